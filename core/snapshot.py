@@ -1,0 +1,472 @@
+"""`ScheduleSnapshot`: the immutable numpy view of a schedule over a date range.
+
+The one input of the compliance engine, the resilience analyses, the solver's warm start and the
+calendar's painting. Built from the database in one pass of queries; every array is read-only, so a
+snapshot is safe to hand to any thread.
+
+Indexing:
+- people: `p` in 0..P-1 (residents first by PGY descending then name, then faculty, then staff)
+- days: `d` in 0..D-1, date = start + d
+- slots: `s` in 0..2D-1, s = 2 d + slot (AM = 0, PM = 1)
+- activities: `a` in 0..A-1; `codes[p, s] == -1` means nothing assigned
+
+Time: `abs_minutes(d, minute_of_day)` turns a local wall-clock time into elapsed minutes since local
+midnight of `start`, through the program's time zone, so a night across a daylight-saving change
+lasts 11 or 13 hours and a 24 h call 23 or 25.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from dataclasses import dataclass, field
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import numpy as np
+from numpy.typing import NDArray
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from core.calendar import academic_year_of
+from core.errors import NotFoundError
+from core.rules.ruleset import RuleValues
+from core.store import models as m
+
+KIND_RESIDENT, KIND_FACULTY, KIND_STAFF = 0, 1, 2
+KIND_CODES = {"resident": KIND_RESIDENT, "faculty": KIND_FACULTY, "staff": KIND_STAFF}
+CALL_NONE, CALL_IN_HOUSE, CALL_HOME, CALL_BACKUP = 0, 1, 2, 3
+CALL_CODES = {"in_house": CALL_IN_HOUSE, "home": CALL_HOME, "backup": CALL_BACKUP}
+SOURCE_NONE, SOURCE_PRELOAD, SOURCE_MANUAL, SOURCE_GENERATED, SOURCE_TEMPLATE = 0, 1, 2, 3, 4
+SOURCE_CODES = {"preload": 1, "manual": 2, "generated": 3, "template": 4}
+NO_MAX = 9999
+
+I16 = NDArray[np.int16]
+I8 = NDArray[np.int8]
+I32 = NDArray[np.int32]
+F32 = NDArray[np.float32]
+B = NDArray[np.bool_]
+
+
+@dataclass(frozen=True)
+class PersonInfo:
+    id: str
+    name: str
+    kind: str
+    pgy: int  # 0 for non-residents
+    faculty_role: str | None
+    clinic_cap_per_week: int | None
+
+
+@dataclass(frozen=True)
+class ActivityInfo:
+    id: str
+    code: str
+    name: str
+    colour: str
+    category: str
+    span_start: tuple[int, int]  # AM, PM: minutes after local midnight
+    span_minutes: tuple[int, int]  # AM, PM: wall-clock length (0 = no duty)
+    needs_supervision: bool
+    provides_supervision: bool
+    counts_clinic_capacity: bool
+    is_procedure: bool
+    is_night_float: bool
+    eligible_kinds: tuple[str, ...]
+    eligible_pgy: tuple[int, ...]
+    required_credential: str | None
+    shed_priority: int
+
+
+@dataclass(frozen=True)
+class Credential:
+    person: int
+    what: str
+    valid_from: dt.date | None
+    valid_to: dt.date | None
+
+
+@dataclass(frozen=True)
+class CallPool:
+    service: str
+    call_type: str
+    kind: str
+    eligible_pgy: tuple[int, ...]
+    per_night: int
+
+
+@dataclass(frozen=True)
+class BlockSpan:
+    number: int
+    start: int  # day index (may be < 0 or >= D when the block is cut by the range)
+    end: int  # inclusive
+
+
+def _ro(a: np.ndarray[Any, Any]) -> Any:
+    a.setflags(write=False)
+    return a
+
+
+@dataclass(frozen=True, eq=False)
+class ScheduleSnapshot:
+    program_id: str
+    program_name: str
+    time_zone: str
+    academic_year: int
+    start: dt.date
+    end: dt.date
+    people: tuple[PersonInfo, ...]
+    activities: tuple[ActivityInfo, ...]
+    codes: I16  # [P, 2D] activity index or -1
+    source: I8  # [P, 2D] SOURCE_*
+    locked: B  # [P, 2D]
+    call: I8  # [P, D] CALL_*
+    call_hours: F32  # [P, D] hours actually worked (home/backup call); NaN when not entered
+    absent: B  # [P, D] approved blocking absence
+    away: B  # [P, D] approved absence that counts as time away from the program
+    pending_absence: B  # [P, D] requested, not decided
+    req_min: I16  # [A, 2D]
+    req_opt: I16  # [A, 2D]
+    req_max: I16  # [A, 2D] NO_MAX when unlimited
+    holiday: B  # [D]
+    clinic_closed: B  # [D]
+    credentials: tuple[Credential, ...]
+    call_pools: tuple[CallPool, ...]
+    blocks: tuple[BlockSpan, ...]
+    rules: RuleValues
+    rule_set_number: int
+    utc_offset: I32  # [D + 2, 24] UTC offset in minutes at each local hour of each day
+    revision: str
+    person_index: dict[str, int] = field(repr=False)
+    activity_index: dict[str, int] = field(repr=False)
+
+    # --------------------------------------------------------------------------------- shape
+    @property
+    def n_people(self) -> int:
+        return len(self.people)
+
+    @property
+    def n_days(self) -> int:
+        return (self.end - self.start).days + 1
+
+    @property
+    def n_slots(self) -> int:
+        return 2 * self.n_days
+
+    def date_of(self, d: int) -> dt.date:
+        return self.start + dt.timedelta(days=d)
+
+    def day_of(self, day: dt.date) -> int:
+        return (day - self.start).days
+
+    # ----------------------------------------------------------------------------- derived arrays
+    @property
+    def kind(self) -> I8:
+        return np.array([KIND_CODES[p.kind] for p in self.people], dtype=np.int8)
+
+    @property
+    def pgy(self) -> I8:
+        return np.array([p.pgy for p in self.people], dtype=np.int8)
+
+    def activity_array(self, attr: str) -> np.ndarray[Any, Any]:
+        """A per-activity attribute as an array, e.g. activity_array('needs_supervision')."""
+        return np.array([getattr(a, attr) for a in self.activities])
+
+    def span_arrays(self) -> tuple[I32, I32]:
+        """[A, 2] span start and length in wall-clock minutes, for AM and PM."""
+        start = np.array([a.span_start for a in self.activities], dtype=np.int32).reshape(-1, 2)
+        length = np.array([a.span_minutes for a in self.activities], dtype=np.int32).reshape(-1, 2)
+        return start, length
+
+    def eligible(self) -> B:
+        """[P, A]: may person p hold activity a (kind, PGY, credential valid anywhere in range)."""
+        P, A = self.n_people, len(self.activities)
+        out = np.zeros((P, A), dtype=bool)
+        creds: dict[int, set[str]] = {}
+        for c in self.credentials:
+            if (c.valid_from is None or c.valid_from <= self.end) and (
+                c.valid_to is None or c.valid_to >= self.start
+            ):
+                creds.setdefault(c.person, set()).add(c.what)
+        for p, person in enumerate(self.people):
+            for a, act in enumerate(self.activities):
+                ok = person.kind in act.eligible_kinds
+                if ok and person.kind == "resident" and act.eligible_pgy:
+                    ok = person.pgy in act.eligible_pgy
+                if ok and act.required_credential:
+                    ok = act.required_credential in creds.get(p, set())
+                out[p, a] = ok
+        return out
+
+    def abs_minutes(self, d: Any, minute: Any) -> Any:
+        """Local wall-clock (day index, minutes after midnight) -> elapsed minutes since start.
+
+        Vectorized over numpy arrays. Days may run from -1 to D (one day of margin each side
+        uses the offset of the nearest known day).
+        """
+        d_arr = np.asarray(d, dtype=np.int64)
+        mi = np.asarray(minute, dtype=np.int64)
+        day = d_arr + mi // 1440
+        mod = mi % 1440
+        row = np.clip(day, 0, self.utc_offset.shape[0] - 1)
+        off = self.utc_offset[row, np.clip(mod // 60, 0, 23)].astype(np.int64)
+        return day * 1440 + mod - (off - int(self.utc_offset[0, 0]))
+
+
+def _utc_offsets(tz_name: str, start: dt.date, n_days: int) -> I32:
+    tz = ZoneInfo(tz_name)
+    out = np.zeros((n_days, 24), dtype=np.int32)
+    for d in range(n_days):
+        day = start + dt.timedelta(days=d)
+        first = dt.datetime(day.year, day.month, day.day, 0, tzinfo=tz).utcoffset()
+        last = dt.datetime(day.year, day.month, day.day, 23, tzinfo=tz).utcoffset()
+        assert first is not None and last is not None
+        if first == last:
+            out[d, :] = int(first.total_seconds() // 60)
+        else:
+            for h in range(24):
+                o = dt.datetime(day.year, day.month, day.day, h, tzinfo=tz).utcoffset()
+                assert o is not None
+                out[d, h] = int(o.total_seconds() // 60)
+    return out
+
+
+def _sort_people(people: list[PersonInfo]) -> list[PersonInfo]:
+    def key(p: PersonInfo) -> tuple[int, int, str]:
+        return (KIND_CODES[p.kind], -p.pgy, p.name)
+
+    return sorted(people, key=key)
+
+
+def active_rule_set(session: Session, program_id: str) -> tuple[int, RuleValues]:
+    row = session.scalars(
+        select(m.RuleSet)
+        .where(m.RuleSet.program_id == program_id, m.RuleSet.deleted.is_(False))
+        .order_by(m.RuleSet.number.desc())
+        .limit(1)
+    ).first()
+    if row is None:
+        return 0, RuleValues()
+    return row.number, RuleValues.from_dict(row.values)
+
+
+def build_snapshot(
+    session: Session,
+    program_id: str,
+    start: dt.date,
+    end: dt.date,
+    *,
+    include_archived: bool = False,
+) -> ScheduleSnapshot:
+    """Build the snapshot of [start, end] (inclusive) in one pass of queries."""
+    program = session.get(m.Program, program_id)
+    if program is None:
+        raise NotFoundError("That program does not exist in this database.")
+    if end < start:
+        raise NotFoundError("The end date is before the start date.")
+    n_days = (end - start).days + 1
+    ay = academic_year_of(start)
+    year_row = session.scalars(
+        select(m.AcademicYear).where(m.AcademicYear.program_id == program_id, m.AcademicYear.start_year == ay)
+    ).first()
+
+    pgy_by_person: dict[str, int] = {}
+    if year_row is not None:
+        for ry in session.scalars(select(m.ResidentYear).where(m.ResidentYear.academic_year_id == year_row.id)):
+            if not ry.deleted:
+                pgy_by_person[ry.person_id] = ry.pgy
+    q = select(m.Person).where(m.Person.program_id == program_id, m.Person.deleted.is_(False))
+    if not include_archived:
+        q = q.where(m.Person.archived.is_(False))
+    persons = []
+    for row in session.scalars(q):
+        if row.kind == "resident" and row.id not in pgy_by_person:
+            continue  # not a resident in this academic year (graduated or not yet started)
+        persons.append(
+            PersonInfo(
+                id=row.id, name=row.name, kind=row.kind, pgy=pgy_by_person.get(row.id, 0),
+                faculty_role=row.faculty_role, clinic_cap_per_week=row.clinic_cap_per_week,
+            )
+        )
+    people = _sort_people(persons)
+    pidx = {p.id: i for i, p in enumerate(people)}
+
+    acts = []
+    for a in session.scalars(
+        select(m.Activity).where(m.Activity.program_id == program_id, m.Activity.deleted.is_(False)).order_by(m.Activity.code)
+    ):
+        acts.append(
+            ActivityInfo(
+                id=a.id, code=a.code, name=a.name, colour=a.colour, category=a.category,
+                span_start=(a.am_start, a.pm_start), span_minutes=(a.am_minutes, a.pm_minutes),
+                needs_supervision=a.needs_supervision, provides_supervision=a.provides_supervision,
+                counts_clinic_capacity=a.counts_clinic_capacity, is_procedure=a.is_procedure,
+                is_night_float=a.is_night_float, eligible_kinds=tuple(a.eligible_kinds or ()),
+                eligible_pgy=tuple(int(x) for x in (a.eligible_pgy or ())),
+                required_credential=a.required_credential, shed_priority=a.shed_priority,
+            )
+        )
+    aidx = {a.id: i for i, a in enumerate(acts)}
+    P, A, S = len(people), len(acts), 2 * n_days
+
+    codes = np.full((P, S), -1, dtype=np.int16)
+    source = np.zeros((P, S), dtype=np.int8)
+    locked = np.zeros((P, S), dtype=bool)
+    rows = session.execute(
+        select(m.Assignment.person_id, m.Assignment.date, m.Assignment.slot, m.Assignment.activity_id,
+               m.Assignment.source, m.Assignment.locked)
+        .where(m.Assignment.date >= start, m.Assignment.date <= end, m.Assignment.deleted.is_(False))
+    ).all()
+    if rows:
+        pi = np.fromiter((pidx.get(r[0], -1) for r in rows), dtype=np.int64, count=len(rows))
+        si = np.fromiter((2 * (r[1] - start).days + r[2] for r in rows), dtype=np.int64, count=len(rows))
+        ai = np.fromiter((aidx.get(r[3], -1) for r in rows), dtype=np.int64, count=len(rows))
+        so = np.fromiter((SOURCE_CODES.get(r[4], 0) for r in rows), dtype=np.int8, count=len(rows))
+        lk = np.fromiter((bool(r[5]) for r in rows), dtype=bool, count=len(rows))
+        keep = (pi >= 0) & (ai >= 0)
+        codes[pi[keep], si[keep]] = ai[keep]
+        source[pi[keep], si[keep]] = so[keep]
+        locked[pi[keep], si[keep]] = lk[keep]
+
+    call = np.zeros((P, n_days), dtype=np.int8)
+    call_hours = np.full((P, n_days), np.nan, dtype=np.float32)
+    call_rows = session.execute(
+        select(m.CallAssignment.person_id, m.CallAssignment.date, m.CallAssignment.call_type,
+               m.CallAssignment.hours_worked)
+        .where(m.CallAssignment.date >= start, m.CallAssignment.date <= end, m.CallAssignment.deleted.is_(False))
+    ).all()
+    for pid, day, ctype, hours in call_rows:
+        p = pidx.get(pid)
+        if p is None:
+            continue
+        d = (day - start).days
+        call[p, d] = CALL_CODES[ctype]
+        if hours is not None:
+            call_hours[p, d] = hours
+
+    absent = np.zeros((P, n_days), dtype=bool)
+    away = np.zeros((P, n_days), dtype=bool)
+    pending = np.zeros((P, n_days), dtype=bool)
+    for ab in session.scalars(
+        select(m.Absence).where(m.Absence.start_date <= end, m.Absence.end_date >= start, m.Absence.deleted.is_(False))
+    ):
+        p2 = pidx.get(ab.person_id)
+        if p2 is None:
+            continue
+        d0 = max(0, (ab.start_date - start).days)
+        d1 = min(n_days - 1, (ab.end_date - start).days)
+        if ab.status == "approved":
+            if ab.blocking:
+                absent[p2, d0 : d1 + 1] = True
+            if ab.counts_away:
+                away[p2, d0 : d1 + 1] = True
+        elif ab.status == "pending":
+            pending[p2, d0 : d1 + 1] = True
+
+    holiday = np.zeros(n_days, dtype=bool)
+    closed = np.zeros(n_days, dtype=bool)
+    for h in session.scalars(
+        select(m.Holiday).where(m.Holiday.program_id == program_id, m.Holiday.date >= start,
+                                m.Holiday.date <= end, m.Holiday.deleted.is_(False))
+    ):
+        d = (h.date - start).days
+        holiday[d] = True
+        closed[d] = h.clinic_closed
+
+    req_min = np.zeros((A, S), dtype=np.int16)
+    req_opt = np.zeros((A, S), dtype=np.int16)
+    req_max = np.full((A, S), NO_MAX, dtype=np.int16)
+    weekday = np.array([(start + dt.timedelta(days=d)).weekday() for d in range(n_days)])
+    dated = []
+    for r in session.scalars(
+        select(m.CoverageRequirement).where(
+            m.CoverageRequirement.program_id == program_id, m.CoverageRequirement.deleted.is_(False)
+        )
+    ):
+        a = aidx.get(r.activity_id)
+        if a is None:
+            continue
+        if r.date is not None:
+            dated.append((a, r))
+            continue
+        if r.weekday is None:
+            days_sel = np.arange(n_days)
+        else:
+            days_sel = np.nonzero(weekday == r.weekday)[0]
+        s_sel = 2 * days_sel + r.slot
+        req_min[a, s_sel] = r.min_count
+        req_opt[a, s_sel] = r.optimum
+        req_max[a, s_sel] = min(r.max_count, NO_MAX)
+    for a, r in dated:  # a requirement for one date overrides the weekday rule
+        if r.date is not None and start <= r.date <= end:
+            s = 2 * (r.date - start).days + r.slot
+            req_min[a, s], req_opt[a, s], req_max[a, s] = r.min_count, r.optimum, min(r.max_count, NO_MAX)
+    # A closed clinic has no clinic demand.
+    if closed.any():
+        clinic = np.array([act.counts_clinic_capacity for act in acts], dtype=bool)
+        cs = np.repeat(closed, 2)
+        for a in np.nonzero(clinic)[0]:
+            req_min[a, cs] = 0
+            req_opt[a, cs] = 0
+
+    credentials = tuple(
+        Credential(pidx[q.person_id], q.what, q.valid_from, q.valid_to)
+        for q in session.scalars(select(m.Qualification).where(m.Qualification.deleted.is_(False)))
+        if q.person_id in pidx
+    )
+    pools = tuple(
+        CallPool(c.service, c.call_type, c.kind, tuple(c.eligible_pgy or ()), c.per_night)
+        for c in session.scalars(
+            select(m.CallRequirement).where(m.CallRequirement.program_id == program_id, m.CallRequirement.deleted.is_(False))
+        )
+    )
+    blocks: tuple[BlockSpan, ...] = ()
+    if year_row is not None:
+        blocks = tuple(
+            BlockSpan(b.number, (b.start_date - start).days, (b.end_date - start).days)
+            for b in session.scalars(
+                select(m.Block).where(m.Block.academic_year_id == year_row.id).order_by(m.Block.number)
+            )
+            if b.end_date >= start and b.start_date <= end
+        )
+    rs_number, rules = active_rule_set(session, program_id)
+    offsets = _utc_offsets(program.time_zone, start - dt.timedelta(days=0), n_days + 2)
+
+    h = hashlib.sha256()
+    for part in (codes, source, locked, call, np.nan_to_num(call_hours, nan=-1), absent, away, pending,
+                 req_min, req_opt, req_max, holiday, closed):
+        h.update(part.tobytes())
+    h.update(repr((people, acts, credentials, pools, blocks, rules, rs_number, start, end, program.time_zone)).encode())
+
+    return ScheduleSnapshot(
+        program_id=program_id, program_name=program.name, time_zone=program.time_zone,
+        academic_year=ay, start=start, end=end, people=tuple(people), activities=tuple(acts),
+        codes=_ro(codes), source=_ro(source), locked=_ro(locked), call=_ro(call), call_hours=_ro(call_hours),
+        absent=_ro(absent), away=_ro(away), pending_absence=_ro(pending), req_min=_ro(req_min),
+        req_opt=_ro(req_opt), req_max=_ro(req_max), holiday=_ro(holiday), clinic_closed=_ro(closed),
+        credentials=credentials, call_pools=pools, blocks=blocks, rules=rules, rule_set_number=rs_number,
+        utc_offset=_ro(offsets), revision=h.hexdigest(), person_index=pidx, activity_index=aidx,
+    )
+
+
+def with_changes(
+    snap: ScheduleSnapshot,
+    *,
+    codes: I16 | None = None,
+    call: I8 | None = None,
+    call_hours: F32 | None = None,
+    absent: B | None = None,
+) -> ScheduleSnapshot:
+    """A copy of the snapshot with some matrices replaced (what-if analyses, proposed edits)."""
+    import dataclasses
+
+    changes: dict[str, Any] = {}
+    for name, arr in (("codes", codes), ("call", call), ("call_hours", call_hours), ("absent", absent)):
+        if arr is not None:
+            a = np.array(arr, copy=True)
+            changes[name] = _ro(a)
+    h = hashlib.sha256(snap.revision.encode())
+    for arr in changes.values():
+        h.update(arr.tobytes())
+    changes["revision"] = h.hexdigest()
+    return dataclasses.replace(snap, **changes)

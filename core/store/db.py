@@ -1,0 +1,243 @@
+"""The one engine factory, opening a program database, migrations, integrity and backups.
+
+Every connection gets the same pragmas (DESIGN.md principle 7): WAL journal, foreign keys on,
+synchronous=FULL, a busy timeout. Opening a file backs it up before migrating, refuses a file
+written by a newer schema, and runs `PRAGMA quick_check`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event, inspect, text
+from sqlalchemy.orm import Session, sessionmaker
+
+from core.errors import DatabaseError, NewerSchemaError
+from core.store.models import SCHEMA_VERSION
+
+BUSY_TIMEOUT_MS = 10_000
+BACKUPS_KEPT = 10
+SQLITE_MAGIC = b"SQLite format 3\x00"
+
+
+def _set_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cur = dbapi_connection.cursor()
+    cur.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    cur.execute("PRAGMA journal_mode = WAL")
+    cur.execute("PRAGMA foreign_keys = ON")
+    cur.execute("PRAGMA synchronous = FULL")
+    cur.close()
+
+
+def _begin_immediate_off(dbapi_connection: Any, _record: Any) -> None:
+    # Let SQLAlchemy control transactions (pysqlite's own BEGIN handling is off).
+    dbapi_connection.isolation_level = None
+
+
+def make_engine(path: Path | str, *, max_page_count: int | None = None) -> Engine:
+    """The one engine factory. `path` is a file path or ':memory:'.
+
+    `max_page_count` caps the file size (used by tests to simulate a full disk).
+    """
+    url = "sqlite://" if str(path) == ":memory:" else f"sqlite:///{Path(path)}"
+    engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": BUSY_TIMEOUT_MS / 1000})
+
+    @event.listens_for(engine, "connect")
+    def _connect(dbapi_connection: Any, record: Any) -> None:
+        _begin_immediate_off(dbapi_connection, record)
+        _set_pragmas(dbapi_connection, record)
+        if max_page_count is not None:
+            dbapi_connection.execute(f"PRAGMA max_page_count = {int(max_page_count)}")
+
+    @event.listens_for(engine, "begin")
+    def _begin(conn: Any) -> None:
+        conn.exec_driver_sql("BEGIN")
+
+    return engine
+
+
+@dataclass(frozen=True)
+class OpenResult:
+    engine: Engine
+    path: Path
+    created: bool
+    migrated_from: int | None
+    backup: Path | None
+
+
+def backup_dir_for(path: Path) -> Path:
+    return path.with_name(path.name + ".backups")
+
+
+def is_sqlite_file(path: Path) -> bool:
+    try:
+        with path.open("rb") as fh:
+            return fh.read(16) == SQLITE_MAGIC
+    except OSError:
+        return False
+
+
+def read_schema_version(path: Path) -> int | None:
+    """The schema version stored in a database file, None for an empty/new file."""
+    con = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        tables = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        if "app_meta" not in tables:
+            return None if not tables else 0
+        row = con.execute("SELECT value FROM app_meta WHERE key='schema_version'").fetchone()
+        return int(row[0]) if row else 0
+    except sqlite3.DatabaseError as exc:
+        raise DatabaseError(f"{path} is not a readable program database ({exc}).") from exc
+    finally:
+        con.close()
+
+
+def quick_check(path: Path) -> list[str]:
+    """`PRAGMA quick_check`; an empty list means the file is sound."""
+    con = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        rows = [r[0] for r in con.execute("PRAGMA quick_check")]
+    except sqlite3.DatabaseError as exc:
+        return [str(exc)]
+    finally:
+        con.close()
+    return [] if rows == ["ok"] else rows
+
+
+def backup_database(src: Path, dest_dir: Path | None = None, *, label: str = "auto", keep: int = BACKUPS_KEPT) -> Path:
+    """Copy a live database with SQLite's online backup API; keep the newest `keep` backups."""
+    dest_dir = dest_dir or backup_dir_for(src)
+    dest_dir.mkdir(parents=True, exist_ok=True)
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S%fZ")
+    dest = dest_dir / f"{src.stem}-{stamp}-{label}.sqlite"
+    source = sqlite3.connect(f"file:{src}?mode=ro", uri=True)
+    target = sqlite3.connect(dest)
+    try:
+        source.backup(target)
+    finally:
+        target.close()
+        source.close()
+    if keep > 0:
+        backups = sorted(dest_dir.glob(f"{src.stem}-*.sqlite"))
+        for old in backups[:-keep]:
+            old.unlink(missing_ok=True)
+    return dest
+
+
+def list_backups(path: Path) -> list[Path]:
+    d = backup_dir_for(path)
+    return sorted(d.glob(f"{path.stem}-*.sqlite")) if d.exists() else []
+
+
+def restore_backup(backup: Path, target: Path) -> None:
+    """Replace `target` with `backup` (checked first), keeping a safety copy of the current file."""
+    if not is_sqlite_file(backup) or quick_check(backup):
+        raise DatabaseError(f"The backup {backup} is damaged or not a program database; nothing was restored.")
+    if target.exists() and is_sqlite_file(target):
+        try:
+            backup_database(target, label="before-restore")
+        except sqlite3.DatabaseError:
+            shutil.copy2(target, target.with_name(target.name + ".damaged"))
+    for suffix in ("-wal", "-shm"):
+        Path(str(target) + suffix).unlink(missing_ok=True)
+    src = sqlite3.connect(f"file:{backup}?mode=ro", uri=True)
+    dst = sqlite3.connect(target)
+    try:
+        src.backup(dst)
+    finally:
+        dst.close()
+        src.close()
+
+
+def _alembic_config(engine: Engine) -> Any:
+    from alembic.config import Config
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(Path(__file__).with_name("migrations")))
+    cfg.attributes["engine"] = engine
+    return cfg
+
+
+def migrate(engine: Engine) -> None:
+    """Bring the schema to the newest revision (Alembic)."""
+    from alembic import command
+
+    command.upgrade(_alembic_config(engine), "head")
+
+
+def open_database(path: Path | str, *, create: bool = True, check: bool = True, backup: bool = True) -> OpenResult:
+    """Open (or create) a program database: refuse newer schemas, back up, migrate, check.
+
+    Raises DatabaseError / NewerSchemaError with one clear sentence on any problem; the file is
+    not changed in that case.
+    """
+    p = Path(path)
+    if p.is_dir():
+        raise DatabaseError(f"{p} is a folder, not a program database file.")
+    created = not p.exists() or p.stat().st_size == 0
+    if created and not create:
+        raise DatabaseError(f"{p} does not exist.")
+    if created and not p.parent.exists():
+        raise DatabaseError(f"The folder {p.parent} does not exist.")
+    version: int | None = None
+    backup_path: Path | None = None
+    if not created:
+        if not is_sqlite_file(p):
+            raise DatabaseError(f"{p} is not a program database (not an SQLite file).")
+        problems = quick_check(p) if check else []
+        if problems:
+            raise DatabaseError(
+                f"{p} failed its integrity check ({problems[0]}); restore the latest backup "
+                f"(rsched restore --db {p}) or open another file."
+            )
+        version = read_schema_version(p)
+        if version is not None and version > SCHEMA_VERSION:
+            raise NewerSchemaError(
+                f"{p} was written by a newer version of the program (schema {version}, this program "
+                f"understands {SCHEMA_VERSION}); update the program to open it."
+            )
+        if version == 0:
+            raise DatabaseError(f"{p} is an SQLite file but not a program database.")
+        if backup and version is not None and version < SCHEMA_VERSION:
+            backup_path = backup_database(p, label=f"before-migrate-{version}")
+    engine = make_engine(p)
+    try:
+        migrate(engine)
+    except Exception:
+        engine.dispose()
+        raise
+    return OpenResult(engine=engine, path=p, created=created, migrated_from=version, backup=backup_path)
+
+
+def table_names(engine: Engine) -> list[str]:
+    return sorted(inspect(engine).get_table_names())
+
+
+def session_factory(engine: Engine) -> sessionmaker[Session]:
+    return sessionmaker(engine, expire_on_commit=False)
+
+
+@contextmanager
+def unit_of_work(factory: sessionmaker[Session]) -> Iterator[Session]:
+    """A session that commits when the block ends normally and rolls back otherwise."""
+    session = factory()
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+
+
+def pragma(engine: Engine, name: str) -> Any:
+    with engine.connect() as con:
+        return con.execute(text(f"PRAGMA {name}")).scalar()
