@@ -1,0 +1,992 @@
+"""The general roster model and its CP-SAT solver.
+
+A :class:`RosterModel` is plain data: people, a horizon of days, shift types with their length in minutes,
+coverage per (day, shift), the hard rules each person works under, and the soft terms of the objective.
+Every scheduling problem of the program is mapped onto it (the Curtois & Qu benchmark in
+:mod:`core.solver.curtois`, the residency block later); :func:`solve` turns it into a CP-SAT model and
+solves it.
+
+Decision: for every person ``p`` and day ``d`` either exactly one shift type or off.
+
+Hard rules (all optional; ``None`` means "no limit"):
+
+* eligibility: ``Person.eligible`` (shift types the person may work; None = all) and ``max_shifts[s] == 0``;
+* ``Person.unavailable`` days (leave; hard off) and :class:`FixedAssignment` (a shift or off, never changed;
+  a fixed shift is allowed even where eligibility would forbid it, but every other rule still applies);
+* ``RosterModel.forbidden_successions``: ``(a, b)`` forbids shift ``b`` on the day after shift ``a``;
+* ``Person.max_shifts``: at most n shifts of a type over the horizon;
+* ``Person.min_total_minutes`` / ``max_total_minutes`` over the horizon, and :class:`MinutesWindow` for
+  any day range (e.g. sliding 7- or 28-day windows, see :func:`sliding_windows`);
+* ``Person.max_consecutive_work``, ``min_consecutive_work``, ``min_consecutive_off``;
+  ``Person.history_work_days`` days worked just before day 0 count into the first run for the maximum;
+* ``Person.max_weekends``: weekends are Saturday+Sunday pairs found from ``RosterModel.first_weekday``
+  (Monday = 0); a weekend counts as worked if either day is worked; a weekend cut by the horizon counts;
+* coverage hard limits ``CoverRequirement.minimum`` / ``maximum`` (people on that shift that day).
+
+Boundaries: the day before day 0 and the day after the horizon are days off for the maximum-consecutive
+rule. With ``RosterModel.boundary_runs_exempt`` (the default, as in the benchmark) runs of work or of days
+off that touch the first or last day are not checked against the minimum-run rules, because they continue
+outside the horizon; with it off, such runs are checked as if they ended at the boundary.
+
+Soft terms (the objective, an integer to minimise):
+
+* coverage: ``under_weight`` per person below ``optimum`` and ``over_weight`` per person above it;
+* :class:`ShiftRequest`: ``on`` requests cost their weight when not granted (for a shift: when that shift is
+  not worked; for ``shift=None``: when the day is off), ``off`` requests when broken (for a shift: when that
+  shift is worked; for ``shift=None``: when any shift is worked);
+* :class:`FairnessTerm`: ``weight * (max - min)`` over a group of people of their counts of given shift types
+  on given days, plus carried counts (e.g. year-to-date calls) -- the hook for fairness of calls,
+  weekends and holidays.
+
+Solving (:func:`solve`): a tight Boolean CP-SAT model (run rules as short clauses, aggregated succession
+constraints, symmetry breaking between identical people), a greedy start used as a hint, then a full CP-SAT
+search (proves the bound) running beside a large-neighbourhood search that re-optimises parts of the
+incumbent (a few people over the whole horizon, or everybody over a few days) with short sub-solves.
+Progress is reported through a callback; ``cancelled()`` is polled every 0.1 s and stops everything,
+keeping the best roster found.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import threading
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from ortools.sat.python import cp_model
+
+from core.errors import ValidationError
+
+ProgressCallback = Callable[[int, int, float], None]
+"""progress(objective, best_bound, elapsed_seconds); may be called from solver threads."""
+
+
+def _no_progress(objective: int, bound: int, elapsed: float) -> None:
+    return None
+
+
+def _never() -> bool:
+    return False
+
+
+# --------------------------------------------------------------------------------------------- the model
+
+
+@dataclass(frozen=True)
+class ShiftType:
+    id: str
+    minutes: int
+
+
+@dataclass(frozen=True)
+class Person:
+    id: str
+    eligible: frozenset[str] | None = None
+    max_shifts: Mapping[str, int] = field(default_factory=dict)
+    min_total_minutes: int | None = None
+    max_total_minutes: int | None = None
+    max_consecutive_work: int | None = None
+    min_consecutive_work: int | None = None
+    min_consecutive_off: int | None = None
+    max_weekends: int | None = None
+    unavailable: frozenset[int] = frozenset()
+    history_work_days: int = 0
+
+
+@dataclass(frozen=True)
+class CoverRequirement:
+    day: int
+    shift: str
+    minimum: int = 0
+    optimum: int | None = None
+    maximum: int | None = None
+    under_weight: int = 0
+    over_weight: int = 0
+
+
+@dataclass(frozen=True)
+class FixedAssignment:
+    person: str
+    day: int
+    shift: str | None  # None = fixed day off
+
+
+@dataclass(frozen=True)
+class ShiftRequest:
+    person: str
+    day: int
+    shift: str | None  # None = any shift (on: wants to work; off: wants the day off)
+    weight: int
+    on: bool
+
+
+@dataclass(frozen=True)
+class MinutesWindow:
+    person: str | None  # None = everybody
+    first_day: int
+    last_day: int  # inclusive
+    min_minutes: int | None = None
+    max_minutes: int | None = None
+
+
+@dataclass(frozen=True)
+class FairnessTerm:
+    people: tuple[str, ...]
+    weight: int
+    shifts: frozenset[str] | None = None  # None = every shift type
+    days: frozenset[int] | None = None  # None = every day
+    carried: Mapping[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class RosterModel:
+    horizon: int
+    shift_types: tuple[ShiftType, ...]
+    people: tuple[Person, ...]
+    cover: tuple[CoverRequirement, ...] = ()
+    forbidden_successions: tuple[tuple[str, str], ...] = ()
+    fixed: tuple[FixedAssignment, ...] = ()
+    requests: tuple[ShiftRequest, ...] = ()
+    windows: tuple[MinutesWindow, ...] = ()
+    fairness: tuple[FairnessTerm, ...] = ()
+    first_weekday: int = 0
+    boundary_runs_exempt: bool = True
+    name: str = ""
+
+    def weekends(self) -> list[tuple[int, ...]]:
+        """Saturday/Sunday day groups inside the horizon (a weekend cut by the horizon keeps its part)."""
+        out: list[tuple[int, ...]] = []
+        current: list[int] = []
+        for d in range(self.horizon):
+            wd = (self.first_weekday + d) % 7
+            if wd in (5, 6):
+                if wd == 5 and current:
+                    out.append(tuple(current))
+                    current = []
+                current.append(d)
+            elif current:
+                out.append(tuple(current))
+                current = []
+        if current:
+            out.append(tuple(current))
+        return out
+
+    def validate(self) -> None:
+        """Raise ValidationError (one sentence) if the model refers to unknown ids or days."""
+        if self.horizon <= 0:
+            raise ValidationError("The roster horizon must be at least one day.")
+        shifts = {s.id for s in self.shift_types}
+        if len(shifts) != len(self.shift_types):
+            raise ValidationError("Two shift types share an id.")
+        people = {p.id for p in self.people}
+        if len(people) != len(self.people):
+            raise ValidationError("Two people share an id.")
+
+        def day(d: int, what: str) -> None:
+            if not 0 <= d < self.horizon:
+                raise ValidationError(f"{what} refers to day {d}, outside the horizon 0..{self.horizon - 1}.")
+
+        def shift(s: str | None, what: str) -> None:
+            if s is not None and s not in shifts:
+                raise ValidationError(f"{what} refers to the unknown shift type {s!r}.")
+
+        def person(p: str | None, what: str) -> None:
+            if p is not None and p not in people:
+                raise ValidationError(f"{what} refers to the unknown person {p!r}.")
+
+        for p in self.people:
+            for s in (p.eligible or ()):
+                shift(s, f"Person {p.id}")
+            for s in p.max_shifts:
+                shift(s, f"Person {p.id}")
+            for d in p.unavailable:
+                day(d, f"Person {p.id}'s unavailable days")
+        for c in self.cover:
+            day(c.day, "A cover requirement")
+            shift(c.shift, "A cover requirement")
+        for a, b in self.forbidden_successions:
+            shift(a, "A forbidden succession")
+            shift(b, "A forbidden succession")
+        for f in self.fixed:
+            person(f.person, "A fixed assignment")
+            day(f.day, "A fixed assignment")
+            shift(f.shift, "A fixed assignment")
+        for r in self.requests:
+            person(r.person, "A request")
+            day(r.day, "A request")
+            shift(r.shift, "A request")
+        for w in self.windows:
+            person(w.person, "A minutes window")
+            day(w.first_day, "A minutes window")
+            day(w.last_day, "A minutes window")
+        for t in self.fairness:
+            for q in t.people:
+                person(q, "A fairness term")
+            for s in (t.shifts or ()):
+                shift(s, "A fairness term")
+
+
+def sliding_windows(
+    horizon: int, length: int, *, max_minutes: int | None = None, min_minutes: int | None = None,
+    person: str | None = None,
+) -> tuple[MinutesWindow, ...]:
+    """Every window of ``length`` consecutive days (e.g. 28 days of at most 80 h * 4 = 19200 minutes)."""
+    return tuple(
+        MinutesWindow(person, d, d + length - 1, min_minutes=min_minutes, max_minutes=max_minutes)
+        for d in range(max(0, horizon - length + 1))
+    )
+
+
+Assignment = tuple[tuple[str | None, ...], ...]
+
+
+@dataclass(frozen=True)
+class RosterResult:
+    status: str  # "optimal", "feasible", "infeasible", "unknown"
+    objective: int | None
+    best_bound: int | None
+    time_to_first_feasible: float | None
+    wall_time: float
+    assignment: Assignment | None  # [person][day] shift id or None (off), people in model order
+    cancelled: bool = False
+    stats: Mapping[str, int | float | str] = field(default_factory=dict)
+
+
+# ---------------------------------------------------------------------------------------- the CP-SAT model
+
+
+class _Built:
+    """The CP-SAT model of a RosterModel, with the variable indices the search needs."""
+
+    def __init__(self, model: RosterModel, *, symmetry_breaking: bool = True) -> None:
+        model.validate()
+        self.model = model
+        H = model.horizon
+        P = len(model.people)
+        self.shift_ids = [s.id for s in model.shift_types]
+        sidx = {s: i for i, s in enumerate(self.shift_ids)}
+        self.minutes = [s.minutes for s in model.shift_types]
+        pidx = {p.id: i for i, p in enumerate(model.people)}
+        m = cp_model.CpModel()
+        self.cp = m
+
+        fixed: dict[tuple[int, int], str | None] = {}
+        for f in model.fixed:
+            key = (pidx[f.person], f.day)
+            if key in fixed and fixed[key] != f.shift:
+                raise ValidationError(
+                    f"Person {f.person} has two different fixed assignments on day {f.day}."
+                )
+            fixed[key] = f.shift
+
+        # x[p][d] = {shift index: BoolVar}; w[p][d] = worked literal
+        self.x: list[list[dict[int, Any]]] = []
+        self.w: list[list[Any]] = []
+        for pi, p in enumerate(model.people):
+            allowed = [
+                i for i, s in enumerate(self.shift_ids)
+                if (p.eligible is None or s in p.eligible) and p.max_shifts.get(s, H) > 0
+            ]
+            xrow: list[dict[int, Any]] = []
+            wrow: list[Any] = []
+            for d in range(H):
+                key = (pi, d)
+                cell: dict[int, Any] = {}
+                if key in fixed:
+                    fs = fixed[key]
+                    if fs is not None:
+                        v = m.new_bool_var(f"x_{p.id}_{d}_{fs}")
+                        m.add(v == 1)
+                        cell[sidx[fs]] = v
+                elif d not in p.unavailable:
+                    for i in allowed:
+                        cell[i] = m.new_bool_var(f"x_{p.id}_{d}_{self.shift_ids[i]}")
+                wv = m.new_bool_var(f"w_{p.id}_{d}")
+                if cell:
+                    m.add(sum(cell.values()) == wv)
+                else:
+                    m.add(wv == 0)
+                xrow.append(cell)
+                wrow.append(wv)
+            self.x.append(xrow)
+            self.w.append(wrow)
+
+        # forbidden successions, aggregated: x[d][a] + sum_{b forbidden after a} x[d+1][b] <= 1
+        after: dict[int, set[int]] = {}
+        for first, then in model.forbidden_successions:
+            after.setdefault(sidx[first], set()).add(sidx[then])
+        for pi in range(P):
+            for d in range(H - 1):
+                for ai, bs in after.items():
+                    if ai not in self.x[pi][d]:
+                        continue
+                    nxt = [self.x[pi][d + 1][bi] for bi in sorted(bs) if bi in self.x[pi][d + 1]]
+                    if nxt:
+                        m.add_at_most_one([self.x[pi][d][ai], *nxt])
+
+        weekends = model.weekends()
+        self.person_minutes: list[Any] = []
+        for pi, p in enumerate(model.people):
+            xs, ws = self.x[pi], self.w[pi]
+            # per-type maxima
+            for s, n in p.max_shifts.items():
+                i = sidx[s]
+                vs = [xs[d][i] for d in range(H) if i in xs[d]]
+                if 0 < n < len(vs):
+                    m.add(sum(vs) <= n)
+            total = sum(self.minutes[i] * v for d in range(H) for i, v in xs[d].items())
+            lo = p.min_total_minutes
+            hi = p.max_total_minutes
+            if lo is not None and lo > 0:
+                m.add(total >= lo)
+            if hi is not None:
+                m.add(total <= hi)
+            self.person_minutes.append(total)
+            # maximum consecutive working days (the day before day 0 is off unless history says so)
+            cmax = p.max_consecutive_work
+            if cmax is not None and cmax < H:
+                for d in range(H - cmax):
+                    m.add(sum(ws[d:d + cmax + 1]) <= cmax)
+                h = p.history_work_days
+                if h > 0:
+                    span = cmax - h + 1
+                    if span <= 0:
+                        m.add(ws[0] == 0)
+                    elif span <= H:
+                        m.add(sum(ws[0:span]) <= span - 1)
+            # minimum runs: if a run starts at d, it covers d..d+k-1 (or reaches the exempt boundary)
+            self._min_run(ws, p.min_consecutive_work, model.boundary_runs_exempt)
+            self._min_run([w.Not() for w in ws], p.min_consecutive_off, model.boundary_runs_exempt)
+            if p.max_weekends is not None and p.max_weekends < len(weekends):
+                wk = []
+                for days in weekends:
+                    y = m.new_bool_var(f"wk_{p.id}_{days[0]}")
+                    for d in days:
+                        m.add_implication(ws[d], y)
+                    wk.append(y)
+                m.add(sum(wk) <= p.max_weekends)
+
+        for win in model.windows:
+            targets = range(P) if win.person is None else [pidx[win.person]]
+            for pi in targets:
+                expr = sum(
+                    self.minutes[i] * v
+                    for d in range(win.first_day, win.last_day + 1)
+                    for i, v in self.x[pi][d].items()
+                )
+                if win.min_minutes is not None:
+                    m.add(expr >= win.min_minutes)
+                if win.max_minutes is not None:
+                    m.add(expr <= win.max_minutes)
+
+        # objective
+        terms: list[tuple[int, Any]] = []
+        const = 0
+        upper = 0  # an upper bound of the objective, for the objective variable's domain
+        for c in model.cover:
+            i = sidx[c.shift]
+            vs = [self.x[pi][c.day][i] for pi in range(P) if i in self.x[pi][c.day]]
+            n = sum(vs)
+            if c.minimum > 0:
+                m.add(n >= c.minimum)
+            if c.maximum is not None:
+                m.add(n <= c.maximum)
+            if c.optimum is not None and (c.under_weight or c.over_weight):
+                under = m.new_int_var(0, max(0, c.optimum), f"under_{c.day}_{c.shift}")
+                over = m.new_int_var(0, max(0, len(vs) - c.optimum), f"over_{c.day}_{c.shift}")
+                m.add(n + under - over == c.optimum)
+                terms.append((c.under_weight, under))
+                terms.append((c.over_weight, over))
+                upper += c.under_weight * max(0, c.optimum) + c.over_weight * max(0, len(vs) - c.optimum)
+        for r in model.requests:
+            pi = pidx[r.person]
+            cell = self.x[pi][r.day]
+            if r.shift is None:
+                lit = self.w[pi][r.day]
+                worked: Any = lit
+            else:
+                worked = cell.get(sidx[r.shift])
+            upper += abs(r.weight)
+            if worked is None:  # that shift cannot be worked that day
+                if r.on:
+                    const += r.weight
+                continue
+            if r.on:  # weight * (1 - worked)
+                const += r.weight
+                terms.append((-r.weight, worked))
+            else:
+                terms.append((r.weight, worked))
+        for t in model.fairness:
+            counts = []
+            for q in t.people:
+                pi = pidx[q]
+                fdays: Iterable[int] = range(H) if t.days is None else sorted(t.days)
+                vs = [
+                    v for d in fdays for i, v in self.x[pi][d].items()
+                    if t.shifts is None or self.shift_ids[i] in t.shifts
+                ]
+                counts.append(sum(vs) + t.carried.get(q, 0))
+            if len(counts) >= 2 and t.weight:
+                big = H + max([abs(v) for v in t.carried.values()] + [0])
+                hi_v = m.new_int_var(-big, big, "fair_max")
+                lo_v = m.new_int_var(-big, big, "fair_min")
+                for cexpr in counts:
+                    m.add(hi_v >= cexpr)
+                    m.add(lo_v <= cexpr)
+                terms.append((t.weight, hi_v))
+                terms.append((-t.weight, lo_v))
+                upper += abs(t.weight) * 2 * big
+
+        self.objective_expr = sum(c * v for c, v in terms) + const
+        self.objective_const = const
+        self.obj = m.new_int_var(-upper - abs(const) - 1, upper + abs(const) + 1, "objective")
+        m.add(self.obj == self.objective_expr)
+        m.minimize(self.obj)
+        self.obj_index = self.obj.index
+
+        self.symmetric_groups: list[list[int]] = []
+        if symmetry_breaking:
+            self._break_symmetry(fixed)
+
+    def _min_run(self, lits: Sequence[Any], k: int | None, exempt: bool) -> None:
+        """Runs of true literals are at least k long (runs touching an exempt boundary excepted)."""
+        if k is None or k <= 1:
+            return
+        H = len(lits)
+        m = self.cp
+        for d in range(H):
+            start: list[Any] = [] if d == 0 else [lits[d - 1]]  # clause part "not a run start at d"
+            if d == 0 and exempt:
+                continue
+            for j in range(1, k):
+                if d + j > H - 1:
+                    if not exempt:  # a run cannot start here: it would end cut short by the horizon
+                        m.add_bool_or([*start, lits[d].Not()])
+                    break
+                m.add_bool_or([*start, lits[d].Not(), lits[d + j]])
+
+    def _break_symmetry(self, fixed: Mapping[tuple[int, int], str | None]) -> None:
+        """People identical in every rule and term may be permuted: order them by total minutes."""
+        model = self.model
+        referenced: set[str] = {r.person for r in model.requests}
+        referenced |= {w.person for w in model.windows if w.person is not None}
+        for t in model.fairness:
+            referenced |= set(t.people)
+        fixed_people = {model.people[pi].id for pi, _ in fixed}
+        groups: dict[tuple[Any, ...], list[int]] = {}
+        for pi, p in enumerate(model.people):
+            if p.id in referenced or p.id in fixed_people:
+                continue
+            key = (
+                p.eligible, tuple(sorted(p.max_shifts.items())), p.min_total_minutes, p.max_total_minutes,
+                p.max_consecutive_work, p.min_consecutive_work, p.min_consecutive_off, p.max_weekends,
+                p.unavailable, p.history_work_days,
+            )
+            groups.setdefault(key, []).append(pi)
+        for members in groups.values():
+            if len(members) < 2:
+                continue
+            self.symmetric_groups.append(members)
+            for a, b in zip(members, members[1:]):
+                self.cp.add(self.person_minutes[a] >= self.person_minutes[b])
+
+    # -------------------------------------------------------------- solutions as values <-> assignment
+    def assignment_from_values(self, values: Sequence[int]) -> Assignment:
+        out = []
+        for xrow in self.x:
+            row: list[str | None] = []
+            for cell in xrow:
+                chosen = None
+                for i, v in cell.items():
+                    if values[v.index]:
+                        chosen = self.shift_ids[i]
+                        break
+                row.append(chosen)
+            out.append(tuple(row))
+        return tuple(out)
+
+    def hint_pairs(self, assignment: Sequence[Sequence[str | None]]) -> list[tuple[int, int]]:
+        pairs: list[tuple[int, int]] = []
+        for pi, xrow in enumerate(self.x):
+            if pi >= len(assignment):
+                break
+            for d, cell in enumerate(xrow):
+                if d >= len(assignment[pi]):
+                    break
+                s = assignment[pi][d]
+                for i, v in cell.items():
+                    pairs.append((v.index, 1 if self.shift_ids[i] == s else 0))
+                pairs.append((self.w[pi][d].index, 1 if s is not None and any(
+                    self.shift_ids[i] == s for i in cell) else 0))
+        return pairs
+
+    def canonical(self, assignment: Assignment) -> Assignment:
+        """Reorder rows inside symmetric groups so that the symmetry-breaking order holds."""
+        if not self.symmetric_groups:
+            return assignment
+        rows = list(assignment)
+        mins = {s: self.minutes[i] for i, s in enumerate(self.shift_ids)}
+        for members in self.symmetric_groups:
+            sub = sorted((rows[pi] for pi in members),
+                         key=lambda r: -sum(mins[s] for s in r if s is not None))
+            for pi, r in zip(members, sub):
+                rows[pi] = r
+        return tuple(rows)
+
+
+# ---------------------------------------------------------------------------------------- greedy start
+
+
+def greedy_assignment(model: RosterModel, seed: int = 0) -> Assignment:
+    """A fast constructive roster used as a hint: day by day, fill each shift up to its optimum with the
+    eligible person who breaks the fewest rules and gains the most from it. Not guaranteed feasible."""
+    rng = random.Random(seed)
+    H = model.horizon
+    sid = [s.id for s in model.shift_types]
+    mins = {s.id: s.minutes for s in model.shift_types}
+    forbidden = set(model.forbidden_successions)
+    fixed = {(f.person, f.day): f.shift for f in model.fixed}
+    on: dict[tuple[str, int], dict[str | None, int]] = {}
+    off: dict[tuple[str, int], dict[str | None, int]] = {}
+    for r in model.requests:
+        target = on if r.on else off
+        target.setdefault((r.person, r.day), {})
+        target[(r.person, r.day)][r.shift] = target[(r.person, r.day)].get(r.shift, 0) + r.weight
+    need = {(c.day, c.shift): (c.optimum if c.optimum is not None else c.minimum) for c in model.cover}
+    weekends = model.weekends()
+    weekend_of = {d: k for k, days in enumerate(weekends) for d in days}
+    roster: dict[str, list[str | None]] = {p.id: [None] * H for p in model.people}
+    count: dict[tuple[str, str], int] = {}
+    minutes: dict[str, int] = {p.id: 0 for p in model.people}
+    run: dict[str, int] = {p.id: p.history_work_days for p in model.people}
+    wk_worked: dict[str, set[int]] = {p.id: set() for p in model.people}
+    for d in range(H):
+        taken: set[str] = set()
+        for p in model.people:
+            if (p.id, d) in fixed:
+                s = fixed[(p.id, d)]
+                roster[p.id][d] = s
+                taken.add(p.id)
+        order = sorted(sid, key=lambda s: -need.get((d, s), 0))
+        for s in order:
+            have = sum(1 for p in model.people if roster[p.id][d] == s)
+            while have < need.get((d, s), 0):
+                best: tuple[float, str] | None = None
+                for p in model.people:
+                    if p.id in taken or d in p.unavailable:
+                        continue
+                    if p.eligible is not None and s not in p.eligible:
+                        continue
+                    if count.get((p.id, s), 0) >= p.max_shifts.get(s, H):
+                        continue
+                    if p.max_total_minutes is not None and minutes[p.id] + mins[s] > p.max_total_minutes:
+                        continue
+                    prev = roster[p.id][d - 1] if d > 0 else None
+                    if prev is not None and (prev, s) in forbidden:
+                        continue
+                    if p.max_consecutive_work is not None and run[p.id] >= p.max_consecutive_work:
+                        continue
+                    k = weekend_of.get(d)
+                    if (k is not None and p.max_weekends is not None and k not in wk_worked[p.id]
+                            and len(wk_worked[p.id]) >= p.max_weekends):
+                        continue
+                    score = 0.0
+                    score += 10 * on.get((p.id, d), {}).get(s, 0) + 5 * on.get((p.id, d), {}).get(None, 0)
+                    score -= 10 * off.get((p.id, d), {}).get(s, 0) + 10 * off.get((p.id, d), {}).get(None, 0)
+                    want = p.min_total_minutes or 0
+                    cap = p.max_total_minutes or want or 1
+                    score += 8 * (1 - minutes[p.id] / max(1, cap))
+                    if want and minutes[p.id] < want:
+                        score += 4
+                    if 0 < run[p.id] < (p.min_consecutive_work or 0):
+                        score += 6
+                    if run[p.id] == 0 and prev is None and d > 0:
+                        # starting a run right after a short rest breaks the minimum rest
+                        rest = 0
+                        for dd in range(d - 1, -1, -1):
+                            if roster[p.id][dd] is not None:
+                                break
+                            rest += 1
+                        if rest < d and rest < (p.min_consecutive_off or 0):
+                            score -= 12
+                    score += rng.random()
+                    if best is None or score > best[0]:
+                        best = (score, p.id)
+                if best is None:
+                    break
+                pid = best[1]
+                roster[pid][d] = s
+                taken.add(pid)
+                have += 1
+        for p in model.people:
+            s2 = roster[p.id][d]
+            if s2 is not None:
+                count[(p.id, s2)] = count.get((p.id, s2), 0) + 1
+                minutes[p.id] += mins[s2]
+                run[p.id] += 1
+                if d in weekend_of:
+                    wk_worked[p.id].add(weekend_of[d])
+            else:
+                run[p.id] = 0
+    return tuple(tuple(roster[p.id]) for p in model.people)
+
+
+# --------------------------------------------------------------------------------------------- the search
+
+
+class _Shared:
+    """The incumbent and the bound, shared by the full search and the neighbourhood search."""
+
+    def __init__(self, start: float, progress: ProgressCallback) -> None:
+        self.lock = threading.Lock()
+        self.start = start
+        self.progress = progress
+        self.best: int | None = None
+        self.values: list[int] | None = None
+        self.bound: int | None = None
+        self.first: float | None = None
+        self.proven_optimal = False
+        self.infeasible = False
+        self.stop = threading.Event()
+        self.solvers: set[Any] = set()
+        self.improvements: dict[str, int] = {}
+
+    def offer(self, objective: int, values: list[int] | None, source: str) -> bool:
+        with self.lock:
+            if self.first is None:
+                self.first = time.monotonic() - self.start
+            if self.best is not None and objective >= self.best:
+                return False
+            self.best = objective
+            if values is not None:
+                self.values = values
+            self.improvements[source] = self.improvements.get(source, 0) + 1
+            bound = self.bound if self.bound is not None else objective
+            bound = min(bound, objective)
+            done = self.bound is not None and self.bound >= objective
+        self._report(objective, bound)
+        if done:
+            self.halt()
+        return True
+
+    def raise_bound(self, bound: int) -> None:
+        with self.lock:
+            if self.bound is not None and bound <= self.bound:
+                return
+            self.bound = bound
+            best = self.best
+            done = best is not None and bound >= best
+        if best is not None:
+            self._report(best, min(bound, best))
+        if done:
+            self.halt()
+
+    def _report(self, objective: int, bound: int) -> None:
+        try:
+            self.progress(objective, bound, time.monotonic() - self.start)
+        except Exception:  # a faulty progress sink must not kill the search
+            pass
+
+    def register(self, solver: Any) -> None:
+        with self.lock:
+            self.solvers.add(solver)
+            stop = self.stop.is_set()
+        if stop:
+            solver.stop_search()
+
+    def unregister(self, solver: Any) -> None:
+        with self.lock:
+            self.solvers.discard(solver)
+
+    def halt(self) -> None:
+        self.stop.set()
+        with self.lock:
+            solvers = list(self.solvers)
+        for s in solvers:
+            s.stop_search()
+
+
+class _Callback(cp_model.CpSolverSolutionCallback):  # type: ignore[misc]
+    def __init__(self, shared: _Shared, source: str, obj_index: int) -> None:
+        super().__init__()
+        self.shared = shared
+        self.source = source
+        self.obj_index = obj_index
+
+    def on_solution_callback(self) -> None:
+        values = list(self.response_proto.solution)
+        self.shared.offer(int(values[self.obj_index]), values, self.source)
+        if self.shared.stop.is_set():
+            self.stop_search()
+
+
+def _params(time_limit: float, workers: int, seed: int = 0) -> Any:
+    solver = cp_model.CpSolver()
+    solver.parameters.max_time_in_seconds = max(0.01, time_limit)
+    solver.parameters.num_workers = max(1, workers)
+    solver.parameters.random_seed = seed
+    solver.parameters.log_search_progress = False
+    return solver
+
+
+def _set_hint(proto: Any, pairs: Iterable[tuple[int, int]]) -> None:
+    proto.clear_solution_hint()
+    hint = proto.solution_hint
+    vs: list[int] = []
+    vals: list[int] = []
+    for v, val in pairs:
+        vs.append(v)
+        vals.append(val)
+    hint.vars.extend(vs)
+    hint.values.extend(vals)
+
+
+def _full_search(built: _Built, shared: _Shared, time_limit: float, workers: int,
+                 hint: list[tuple[int, int]] | None, stats: dict[str, Any]) -> None:
+    model = built.cp.clone()
+    if hint:
+        _set_hint(model.proto, hint)
+    solver = _params(time_limit, workers)
+    solver.parameters.linearization_level = 2 if workers == 1 else 1
+    solver.best_bound_callback = lambda b: shared.raise_bound(int(math.ceil(b - 1e-6)))
+    shared.register(solver)
+    try:
+        status = solver.solve(model, _Callback(shared, "full", built.obj_index))
+    finally:
+        shared.unregister(solver)
+    stats["full_status"] = solver.status_name(status)
+    if status == cp_model.OPTIMAL:
+        shared.raise_bound(int(round(solver.objective_value)))
+        shared.proven_optimal = True
+        shared.halt()
+    elif status == cp_model.INFEASIBLE:
+        shared.infeasible = True
+        shared.halt()
+    elif status == cp_model.FEASIBLE:
+        shared.raise_bound(int(math.ceil(solver.best_objective_bound - 1e-6)))
+    elif status == cp_model.MODEL_INVALID:
+        stats["model_invalid"] = solver.solution_info() or "model invalid"
+        shared.halt()
+
+
+class _Neighbourhoods:
+    """Chooses which cells (person, day) to free, adapting each kind's size to how hard it solves."""
+
+    KINDS = ("people", "days", "block", "cover")
+
+    def __init__(self, built: _Built, rng: random.Random) -> None:
+        self.built = built
+        self.rng = rng
+        self.H = built.model.horizon
+        self.P = len(built.model.people)
+        self.size = {k: 0.15 for k in self.KINDS}  # fraction of cells freed
+        self.size["days"] = 0.2
+        self.size["block"] = 0.25
+        self.tries = {k: 0 for k in self.KINDS}
+        self.wins = {k: 0 for k in self.KINDS}
+        self.sidx = {s: i for i, s in enumerate(built.shift_ids)}
+
+    def pick(self, values: Sequence[int]) -> tuple[str, set[tuple[int, int]]]:
+        kind = self.rng.choice(self.KINDS)
+        frac = min(0.9, max(0.02, self.size[kind]))
+        H, P = self.H, self.P
+        cells: set[tuple[int, int]] = set()
+        if kind == "people" or P <= 2:
+            k = max(2, min(P, round(frac * P)))
+            for pi in self.rng.sample(range(P), k):
+                cells.update((pi, d) for d in range(H))
+        elif kind == "days":
+            L = max(2, min(H, round(frac * H)))
+            d0 = self.rng.randrange(0, H - L + 1)
+            cells.update((pi, d) for pi in range(P) for d in range(d0, d0 + L))
+        elif kind == "block":
+            k = max(2, min(P, round(math.sqrt(frac) * P * 1.2)))
+            L = max(3, min(H, round(math.sqrt(frac) * H * 1.2)))
+            d0 = self.rng.randrange(0, H - L + 1)
+            for pi in self.rng.sample(range(P), k):
+                cells.update((pi, d) for d in range(d0, d0 + L))
+        else:  # cover: people able to work a badly covered shift, around that day
+            model = self.built.model
+            bad = []
+            for c in model.cover:
+                if c.optimum is None:
+                    continue
+                i = self.sidx[c.shift]
+                n = sum(values[self.built.x[pi][c.day][i].index] for pi in range(P) if i in self.built.x[pi][c.day])
+                if n != c.optimum:
+                    bad.append((c.day, i))
+            if not bad:
+                return self.pick(values) if self.rng.random() < 0.9 else ("people", cells)
+            d, i = self.rng.choice(bad)
+            able = [pi for pi in range(P) if any(i in self.built.x[pi][dd] for dd in range(H))]
+            k = max(2, min(len(able), round(frac * P * 2)))
+            chosen = self.rng.sample(able, min(k, len(able)))
+            L = max(3, min(H, round(frac * H * 3)))
+            d0 = max(0, min(H - L, d - L // 2))
+            for pi in chosen:
+                cells.update((pi, dd) for dd in range(d0, d0 + L))
+        return kind, cells
+
+    def feedback(self, kind: str, solved: bool, improved: bool) -> None:
+        self.tries[kind] += 1
+        if improved:
+            self.wins[kind] += 1
+        self.size[kind] *= 1.1 if solved else 0.85
+
+
+def _lns(built: _Built, shared: _Shared, deadline: float, seed: int, stats: dict[str, Any],
+         sub_limit: float = 2.0) -> None:
+    rng = random.Random(seed)
+    hood = _Neighbourhoods(built, rng)
+    base = built.cp.clone()
+    base.proto.clear_solution_hint()
+    cell_vars: list[list[list[int]]] = [
+        [[v.index for v in cell.values()] + [built.w[pi][d].index] for d, cell in enumerate(row)]
+        for pi, row in enumerate(built.x)
+    ]
+    iterations = 0
+    while not shared.stop.is_set():
+        remaining = deadline - time.monotonic()
+        if remaining < 0.05:
+            break
+        with shared.lock:
+            values = shared.values
+            best = shared.best
+            bound = shared.bound
+        if values is None or best is None:
+            time.sleep(0.05)
+            continue
+        kind, free = hood.pick(values)
+        sub = base.clone()
+        proto = sub.proto
+        for pi, row in enumerate(cell_vars):
+            for d, idxs in enumerate(row):
+                if (pi, d) in free:
+                    continue
+                for vi in idxs:
+                    dom = proto.variables[vi].domain
+                    val = values[vi]
+                    dom[0] = val
+                    dom[1] = val
+        odom = proto.variables[built.obj_index].domain
+        odom[0] = max(odom[0], bound if bound is not None else odom[0])
+        odom[1] = best
+        _set_hint(proto, ((i, values[i]) for i in range(len(values))))
+        solver = _params(min(sub_limit, remaining), 1, seed=iterations)
+        shared.register(solver)
+        try:
+            status = solver.solve(sub)
+        finally:
+            shared.unregister(solver)
+        iterations += 1
+        improved = False
+        if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+            new_values = list(solver.response_proto.solution)
+            obj = int(new_values[built.obj_index])
+            if obj < best:
+                improved = shared.offer(obj, new_values, "lns")
+            elif obj == best:  # a sideways move: keep it to drift across plateaus
+                with shared.lock:
+                    if shared.best == obj:
+                        shared.values = new_values
+        hood.feedback(kind, status in (cp_model.OPTIMAL, cp_model.INFEASIBLE), improved)
+    stats["lns_iterations"] = iterations
+    stats["lns_wins"] = ",".join(f"{k}:{hood.wins[k]}/{hood.tries[k]}" for k in hood.KINDS)
+
+
+def solve(
+    model: RosterModel,
+    *,
+    time_limit: float,
+    workers: int = 2,
+    hint: Sequence[Sequence[str | None]] | None = None,
+    progress: ProgressCallback = _no_progress,
+    cancelled: Callable[[], bool] = _never,
+    seed: int = 0,
+    lns: bool = True,
+    symmetry_breaking: bool = True,
+) -> RosterResult:
+    """Solve a roster model within ``time_limit`` seconds on ``workers`` threads.
+
+    With ``lns`` (the default) and two or more workers, one thread runs the neighbourhood search and the
+    others a full CP-SAT search that also proves the bound; with one worker the two alternate
+    (a third of the time for the full search first). ``hint`` (people x days, shift id or None) replaces the
+    greedy start. ``cancelled`` is polled every 0.1 s; when it returns True the search stops and the best
+    roster found so far is returned with ``cancelled=True``. Raises ValidationError for a malformed model.
+    """
+    start = time.monotonic()
+    deadline = start + max(0.0, time_limit)
+    built = _Built(model, symmetry_breaking=symmetry_breaking)
+    shared = _Shared(start, progress)
+    stats: dict[str, Any] = {"build_seconds": round(time.monotonic() - start, 3)}
+    if hint is None:
+        start_roster = built.canonical(greedy_assignment(model, seed))
+    else:
+        start_roster = tuple(tuple(r) for r in hint)
+    hint_pairs = built.hint_pairs(start_roster)
+
+    was_cancelled = threading.Event()
+
+    def watch() -> None:
+        while not shared.stop.is_set():
+            if cancelled():
+                was_cancelled.set()
+                shared.halt()
+                return
+            shared.stop.wait(0.1)
+
+    watcher = threading.Thread(target=watch, name="roster-cancel-watch", daemon=True)
+    watcher.start()
+    try:
+        if cancelled():
+            was_cancelled.set()
+            shared.halt()
+        workers = max(1, workers)
+        if not lns:
+            _full_search(built, shared, deadline - time.monotonic(), workers, hint_pairs, stats)
+        elif workers >= 2:
+            full = threading.Thread(
+                target=_full_search,
+                args=(built, shared, deadline - time.monotonic(), workers - 1, hint_pairs, stats),
+                name="roster-full-search", daemon=True,
+            )
+            full.start()
+            _lns(built, shared, deadline, seed, stats)
+            full.join()
+        else:
+            first = max(1.0, (deadline - time.monotonic()) / 3)
+            _full_search(built, shared, first, 1, hint_pairs, stats)
+            if not shared.stop.is_set():
+                _lns(built, shared, deadline, seed, stats)
+    finally:
+        shared.stop.set()
+        watcher.join(timeout=1.0)
+
+    elapsed = time.monotonic() - start
+    assignment = built.assignment_from_values(shared.values) if shared.values is not None else None
+    best, bound = shared.best, shared.bound
+    if best is not None and bound is not None and bound >= best:
+        status = "optimal"
+        bound = best
+    elif best is not None:
+        status = "feasible"
+    elif shared.infeasible:
+        status = "infeasible"
+    else:
+        status = "unknown"
+    if "model_invalid" in stats:
+        raise ValidationError(f"The roster model is invalid: {stats['model_invalid']}.")
+    stats["improvements"] = ",".join(f"{k}:{v}" for k, v in sorted(shared.improvements.items()))
+    return RosterResult(
+        status=status,
+        objective=best,
+        best_bound=bound,
+        time_to_first_feasible=shared.first,
+        wall_time=elapsed,
+        assignment=assignment,
+        cancelled=was_cancelled.is_set(),
+        stats=stats,
+    )
