@@ -121,6 +121,8 @@ def backup_database(src: Path, dest_dir: Path | None = None, *, label: str = "au
     target = sqlite3.connect(dest)
     try:
         source.backup(target)
+        # A backup is one self-contained file: no -wal/-shm companions appear when it is read later.
+        target.execute("PRAGMA journal_mode = DELETE")
     finally:
         target.close()
         source.close()
@@ -224,15 +226,57 @@ def session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
 
 
+# SQLite primary result codes (https://www.sqlite.org/rescode.html) that a user can act on.
+_SQLITE_BUSY, _SQLITE_READONLY, _SQLITE_CORRUPT, _SQLITE_FULL, _SQLITE_NOTADB = 5, 8, 11, 13, 26
+
+
+def translate_sqlite_error(exc: BaseException) -> DatabaseError | None:
+    """The DatabaseError sentence for a raw SQLite failure a user can act on, else None.
+
+    Works on sqlite3 errors and on SQLAlchemy's wrappers of them (`.orig`). Constraint violations
+    are not translated: the services turn those into ValidationError with context.
+    """
+    orig = getattr(exc, "orig", exc)
+    if not isinstance(orig, sqlite3.Error):
+        return None
+    code = (getattr(orig, "sqlite_errorcode", None) or 0) & 0xFF
+    text_ = str(orig).lower()
+    if code == _SQLITE_FULL or "database or disk is full" in text_:
+        return DatabaseError(
+            "The disk is full (or the database reached its size limit), so the change was not saved; "
+            "free some space and try again."
+        )
+    if code == _SQLITE_BUSY or "database is locked" in text_:
+        return DatabaseError(
+            "The program database is busy in another window or program; the change was not saved, "
+            "try again in a moment."
+        )
+    if code == _SQLITE_READONLY or "readonly database" in text_:
+        return DatabaseError("The program database is read-only here, so the change was not saved.")
+    if code in (_SQLITE_CORRUPT, _SQLITE_NOTADB) or "malformed" in text_:
+        return DatabaseError(
+            "The program database is damaged, so the change was not saved; run `rsched check` and "
+            "restore the latest backup."
+        )
+    return None
+
+
 @contextmanager
 def unit_of_work(factory: sessionmaker[Session]) -> Iterator[Session]:
-    """A session that commits when the block ends normally and rolls back otherwise."""
+    """A session that commits when the block ends normally and rolls back otherwise.
+
+    A disk-full, busy, read-only or damaged database surfaces as a DatabaseError sentence (after
+    the rollback), never as a raw driver error.
+    """
     session = factory()
     try:
         yield session
         session.commit()
-    except BaseException:
+    except BaseException as exc:
         session.rollback()
+        translated = translate_sqlite_error(exc) if isinstance(exc, Exception) else None
+        if translated is not None:
+            raise translated from exc
         raise
     finally:
         session.close()
