@@ -31,6 +31,9 @@ class RuleValues:
     # R14 / R8
     rest_after_24h_hours: float = 14.0
     min_rest_hours: float = 8.0
+    # R8: a gap shorter than this between duty periods is a break inside one working day (e.g. the
+    # lunch hour between two clinic sessions), not rest, so R8 does not judge it.
+    break_under_hours: float = 2.0
     # Q3: in-house calls per window (every 3rd night averaged over 4 weeks)
     max_in_house_calls_per_window: int = 9
     # NF: consecutive night-float nights
@@ -60,6 +63,10 @@ class RuleValues:
     faculty_no_call_sunday_after_inpatient_week: bool = True
     faculty_postcall_morning_off: bool = True
     faculty_no_back_to_back_inpatient_weeks: bool = True
+    # Faculty inpatient weeks are counted on a grid of weeks starting on this weekday (Monday = 0);
+    # a grid week with at least this many inpatient days is an inpatient week.
+    faculty_week_start_weekday: int = 0
+    faculty_inpatient_week_min_days: int = 4
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
