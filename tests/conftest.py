@@ -6,7 +6,8 @@ import os
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from collections.abc import Iterator  # noqa: E402
+import shutil  # noqa: E402
+from collections.abc import Callable, Iterator  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import pytest  # noqa: E402
@@ -17,13 +18,31 @@ from core.store.db import open_database  # noqa: E402
 from core.store.db import session_factory as make_session_factory  # noqa: E402
 
 
-@pytest.fixture
-def db_path(tmp_path: Path) -> Path:
-    """A freshly migrated, empty program database file (its engine already disposed)."""
-    path = tmp_path / "program.sqlite"
+@pytest.fixture(scope="session")
+def migrated_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One freshly migrated, empty database per test run (migrating takes about a second)."""
+    path = tmp_path_factory.mktemp("template") / "template.sqlite"
     opened = open_database(path)
-    opened.engine.dispose()
+    opened.engine.dispose()  # the last connection checkpoints the WAL into the file
+    assert not Path(str(path) + "-wal").exists()
     return path
+
+
+@pytest.fixture(scope="session")
+def new_db(migrated_template: Path) -> Callable[[Path], Path]:
+    """`new_db(path)` puts a freshly migrated, empty program database at `path`."""
+
+    def make(path: Path) -> Path:
+        shutil.copyfile(migrated_template, path)
+        return path
+
+    return make
+
+
+@pytest.fixture
+def db_path(tmp_path: Path, new_db: Callable[[Path], Path]) -> Path:
+    """A freshly migrated, empty program database file (no engine open on it)."""
+    return new_db(tmp_path / "program.sqlite")
 
 
 @pytest.fixture

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import inspect
 import json
 import sqlite3
 from pathlib import Path
@@ -142,39 +141,39 @@ def _latest_sound_backup(path: Path) -> Path | None:
     return None
 
 
+def _find_chain_verifier() -> Any:
+    """`verify_chain(session)` from the audit service, wherever this version keeps it (or None)."""
+    import importlib
+
+    for name in ("core.services.audit", "core.services.base"):
+        try:
+            module = importlib.import_module(name)
+        except ImportError:
+            continue
+        verify = getattr(module, "verify_chain", None)
+        if verify is not None:
+            return verify
+    return None
+
+
 def _verify_audit_chain(path: Path) -> tuple[bool | None, str]:
-    """(True, note) sound, (False, problem) broken, (None, why) when no verifier exists yet."""
-    try:
-        from core.services import audit  # type: ignore[attr-defined, unused-ignore]
-    except ImportError:
-        return None, "not checked (no audit service in this version)"
-    verify = getattr(audit, "verify_chain", None)
+    """(True, note) sound, (False, problem) broken, (None, why) when no verifier exists."""
+    verify = _find_chain_verifier()
     if verify is None:
         return None, "not checked (no audit chain verifier in this version)"
     from core.store.db import make_engine, session_factory
 
     engine = make_engine(path)
     try:
-        factory = session_factory(engine)
-        params = list(inspect.signature(verify).parameters)
-        first = params[0] if params else ""
-        with factory() as session:
-            if "engine" in first:
-                result = verify(engine)
-            elif "factory" in first:
-                result = verify(factory)
-            else:
-                result = verify(session)
+        with session_factory(engine)() as session:
+            result = verify(session)
     except SchedulerError as exc:
         return False, str(exc)
     finally:
         engine.dispose()
-    ok = getattr(result, "ok", result)
-    if ok is None or ok is True:
-        return True, "ok"
-    if isinstance(ok, list | tuple):
-        return (not ok), "ok" if not ok else "; ".join(str(p) for p in ok[:5])
-    return bool(ok), "ok" if ok else "the audit hash chain does not verify"
+    ok = bool(getattr(result, "ok", result))
+    message = getattr(result, "message", None) or ("ok" if ok else "the audit hash chain does not verify")
+    return ok, str(message)
 
 
 def cmd_check(args: argparse.Namespace) -> int:
