@@ -339,7 +339,7 @@ def _away(snap: ScheduleSnapshot, ctx: RuleContext, rows: I64, away: Any) -> lis
     for year in np.unique(ay).tolist():
         sel = np.flatnonzero(ay == year)
         counts = away[:, sel].sum(axis=1)
-        for i in np.flatnonzero(counts >= rules.warn_away_days_per_year).tolist():
+        for i in np.flatnonzero((counts >= rules.warn_away_days_per_year) | (counts > rules.max_away_days_per_year)).tolist():
             n = int(counts[i])
             person = snap.people[int(rows[i])]
             a, b = snap.date_of(int(sel[0])), snap.date_of(int(sel[-1]))

@@ -1,3 +1,4 @@
+# ruff: noqa: B023  (the helpers are called inside the loop that defines them)
 """A naive reference for the compliance rules: plain Python, per person, per window, per slot,
 straight from the text of RULES.md. Slow on purpose; the engine must agree with it.
 
