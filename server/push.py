@@ -1,0 +1,364 @@
+"""Push and pull (SYNC.md "Protocol").
+
+A push runs in one transaction that first locks the program's row (`SELECT ... FOR UPDATE`), so
+two pushes to one program never interleave and the sequence numbers they take are in commit order.
+Per op, in order:
+
+1. op id seen before -> the stored outcome (a resent batch applies nothing twice);
+2. the op must be well formed for core's schema, refer to rows that exist, keep the natural key
+   unique (one activity per person per slot), and be allowed for the caller's role -> else
+   **rejected** with the reason;
+3. base version = row version -> **applied** (version + 1, appended to the feed);
+4. otherwise, when none of the op's fields was changed since its base by another device (or the
+   other device wrote the same value, or the field is free text: last writer in server order wins)
+   -> **merged**;
+5. otherwise -> **conflict**: nothing applied, the server row returned. An edit of a row deleted
+   since its base, and a delete of a row edited since its base, are conflicts too.
+
+The batch's rows are read with a few queries up front and written with a few bulk statements at
+the end; the per-op work is in memory.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import insert, select, tuple_, update
+from sqlalchemy.orm import Session
+
+from core.sync.rows import TABLES, RowError, decode_fields, decode_row, encode_row, natural_key
+from server import models as sm
+from server.permissions import op_refusal
+from server.schemas import ChangeOut, OpResult, PushOp, ServerRow
+from server.validate import constraint_refusal
+
+CHUNK = 900
+
+
+@dataclass
+class RowState:
+    table: str
+    row_id: str
+    program_id: str
+    version: int
+    deleted: bool
+    data: dict[str, Any]
+    natural_key: str | None
+    seq: int
+    actor: str
+    at: dt.datetime
+    new: bool = False
+    dirty: bool = False
+    batch_changes: list[tuple[int, str, frozenset[str]]] = field(default_factory=list)  # (version, node, fields)
+
+    def server_row(self) -> ServerRow:
+        return ServerRow(table=self.table, row_id=self.row_id, version=self.version, deleted=self.deleted,
+                         data=self.data, actor=self.actor, at=self.at)
+
+
+@dataclass(frozen=True)
+class Caller:
+    account_id: str
+    username: str
+    role: str
+    person_id: str | None
+
+
+def _chunks(items: Sequence[Any], n: int = CHUNK) -> Iterable[Sequence[Any]]:
+    for i in range(0, len(items), n):
+        yield items[i : i + n]
+
+
+def lock_program(session: Session, program_id: str) -> sm.Program | None:
+    return session.execute(select(sm.Program).where(sm.Program.id == program_id).with_for_update()).scalar_one_or_none()
+
+
+def _load_rows(session: Session, keys: set[tuple[str, str]]) -> dict[tuple[str, str], RowState]:
+    out: dict[tuple[str, str], RowState] = {}
+    for part in _chunks(sorted(keys)):
+        for r in session.scalars(select(sm.Row).where(tuple_(sm.Row.table_name, sm.Row.row_id).in_(part))):
+            out[(r.table_name, r.row_id)] = RowState(r.table_name, r.row_id, r.program_id, r.version, r.deleted,
+                                                     dict(r.data), r.natural_key, r.seq, r.actor, r.at)
+    return out
+
+
+def _load_keys(session: Session, program_id: str, keys: set[tuple[str, str]]) -> dict[tuple[str, str], str]:
+    out: dict[tuple[str, str], str] = {}
+    by_table: dict[str, list[str]] = {}
+    for t, k in keys:
+        by_table.setdefault(t, []).append(k)
+    for t, ks in by_table.items():
+        for part in _chunks(sorted(ks)):
+            q = select(sm.Row.natural_key, sm.Row.row_id).where(
+                sm.Row.program_id == program_id, sm.Row.table_name == t, sm.Row.natural_key.in_(part))
+            for nk, rid in session.execute(q):
+                out[(t, nk)] = rid
+    return out
+
+
+def _others_fields_since(session: Session, row: RowState, base: int, node: str) -> set[str]:
+    """Fields changed after version `base` by devices other than `node`."""
+    fields: set[str] = set()
+    q = select(sm.Change.fields, sm.Change.node).where(
+        sm.Change.table_name == row.table, sm.Change.row_id == row.row_id, sm.Change.version > base)
+    for names, who in session.execute(q):
+        if who != node:
+            fields.update(names)
+    for version, who, names in row.batch_changes:
+        if version > base and who != node:
+            fields.update(names)
+    return fields
+
+
+class PushBatch:
+    def __init__(self, session: Session, program: sm.Program, caller: Caller, node: str, now: dt.datetime) -> None:
+        self.session = session
+        self.program = program
+        self.caller = caller
+        self.node = node
+        self.now = now
+        self.rows: dict[tuple[str, str], RowState] = {}
+        self.keys: dict[tuple[str, str], str] = {}
+        self.changes: list[dict[str, Any]] = []
+        self.applied: list[dict[str, Any]] = []
+
+    # ---------------------------------------------------------------------------------- lookups
+    def row(self, table: str, row_id: str) -> RowState | None:
+        r = self.rows.get((table, row_id))
+        return r if r is not None and r.program_id == self.program.id else None
+
+    def _image(self, table: str, row_id: str) -> dict[str, Any] | None:
+        r = self.row(table, row_id)
+        return r.data if r is not None else None
+
+    def prefetch(self, ops: Sequence[PushOp]) -> None:
+        wanted: set[tuple[str, str]] = set()
+        for op in ops:
+            wanted.add((op.table, op.row_id))
+            info = TABLES.get(op.table)
+            if info is not None:
+                for col, ref in info.foreign_keys:
+                    v = op.fields.get(col)
+                    if isinstance(v, str):
+                        wanted.add((ref, v))
+        self.rows = _load_rows(self.session, wanted)
+        # Rows our rows refer to (e.g. the swap of a swap item) for the role checks.
+        more: set[tuple[str, str]] = set()
+        for r in list(self.rows.values()):
+            info = TABLES.get(r.table)
+            if info is not None:
+                for col, ref in info.foreign_keys:
+                    v = r.data.get(col)
+                    if isinstance(v, str) and (ref, v) not in self.rows:
+                        more.add((ref, v))
+        if more:
+            self.rows.update(_load_rows(self.session, more))
+        keys: set[tuple[str, str]] = set()
+        for op in ops:
+            if op.table not in TABLES:
+                continue
+            base = self.rows.get((op.table, op.row_id))
+            image = {**(base.data if base else {}), **op.fields}
+            nk = natural_key(op.table, image)
+            if nk is not None and len(nk) <= 400:
+                keys.add((op.table, nk))
+        self.keys = _load_keys(self.session, self.program.id, keys)
+
+    # ------------------------------------------------------------------------------------ one op
+    def run(self, op: PushOp) -> OpResult:
+        try:
+            return self._run(op)
+        except RowError as exc:
+            return self._finish(op, "rejected", reason=str(exc))
+
+    def _run(self, op: PushOp) -> OpResult:
+        info = TABLES.get(op.table)
+        if info is None:
+            return self._finish(op, "rejected", reason=f"{op.table!r} is not a synced table.")
+        existing = self.rows.get((op.table, op.row_id))
+        if existing is not None and existing.program_id != self.program.id:
+            return self._finish(op, "rejected", reason="That row belongs to another program.")
+        if "id" in op.fields and op.fields["id"] != op.row_id:
+            return self._finish(op, "rejected", reason="An op may not change a row's id.")
+        if "version" in op.fields and op.op != "insert":
+            fields = {k: v for k, v in op.fields.items() if k != "version"}
+        else:
+            fields = dict(op.fields)
+        if op.table == "program" and op.row_id != self.program.id:
+            return self._finish(op, "rejected", reason="A program row may be pushed only to its own program.")
+
+        if op.op == "insert":
+            if existing is not None:
+                return self._finish(op, "rejected", reason="A row with that id already exists on the server.",
+                                    row=existing)
+            image = {**fields, "id": op.row_id, "version": 0}
+            decoded = decode_row(op.table, image)
+            before: dict[str, Any] | None = None
+            changed = set(fields)
+            kind = "insert"
+        else:
+            if existing is None:
+                return self._finish(op, "rejected", reason="That row does not exist on the server (it was never "
+                                    "accepted, or its creation was refused).")
+            decode_fields(op.table, fields)
+            if op.op == "delete":
+                fields = {**fields, "deleted": True}
+            if op.base_version > existing.version:
+                return self._finish(op, "rejected", reason="The op is based on a version the server never had.",
+                                    row=existing)
+            if op.base_version < existing.version:
+                since = _others_fields_since(self.session, existing, op.base_version, self.node)
+                if since:
+                    if op.op == "delete":
+                        return self._finish(op, "conflict", row=existing,
+                                            reason="The row was edited on another device since you deleted it.")
+                    if existing.deleted and "deleted" in since:
+                        return self._finish(op, "conflict", row=existing,
+                                            reason="The row was deleted on another device since you edited it.")
+                    clash = {k for k in fields if k in since and k not in info.free_text
+                             and existing.data.get(k) != fields[k]}
+                    if clash:
+                        return self._finish(op, "conflict", row=existing,
+                                            reason=f"Changed on another device too: {', '.join(sorted(clash))}.")
+            image = {**existing.data, **fields, "id": op.row_id}
+            decoded = decode_row(op.table, image)
+            before = existing.data
+            changed = {k for k in fields if existing.data.get(k) != fields[k]}
+            kind = op.op
+        # Domain checks: role, references, unique key, core's constraints.
+        refusal = op_refusal(self.caller.role, self.caller.person_id, op.table, kind, before, image, changed,
+                             self._image)
+        if refusal:
+            return self._finish(op, "rejected", reason=refusal, row=existing)
+        for col, ref in info.foreign_keys:
+            v = image.get(col)
+            if v is not None and (before is None or before.get(col) != v) and self.row(ref, str(v)) is None:
+                return self._finish(op, "rejected", row=existing,
+                                    reason=f"{col} refers to a {ref.replace('_', ' ')} the server does not have.")
+        nk = natural_key(op.table, image)
+        if nk is not None:
+            if len(nk) > 400:
+                return self._finish(op, "rejected", reason="The row's key is too long.", row=existing)
+            holder = self.keys.get((op.table, nk))
+            if holder is not None and holder != op.row_id:
+                reason = ("That person already has an activity in that slot (one activity per person per slot)."
+                          if op.table == "assignment" else
+                          f"Another {op.table.replace('_', ' ')} row already has the same "
+                          f"{', '.join(info.natural_key)}.")
+                return self._finish(op, "rejected", reason=reason, row=existing)
+        refusal = constraint_refusal(op.table, decoded)
+        if refusal:
+            return self._finish(op, "rejected", reason=refusal, row=existing)
+        # Accept.
+        status = "applied" if existing is None or op.base_version == existing.version else "merged"
+        return self._apply(op, existing, image, nk, changed, status)
+
+    def _apply(self, op: PushOp, existing: RowState | None, image: dict[str, Any], nk: str | None,
+               changed: set[str], status: str) -> OpResult:
+        seq = self.program.next_seq
+        self.program.next_seq = seq + 1
+        version = 1 if existing is None else existing.version + 1
+        image = encode_row({**image, "version": version})
+        deleted = bool(image.get("deleted", False))
+        actor = self.caller.username
+        if existing is None:
+            existing = RowState(op.table, op.row_id, self.program.id, version, deleted, image, nk, seq, actor,
+                                self.now, new=True)
+            self.rows[(op.table, op.row_id)] = existing
+        else:
+            if existing.natural_key is not None and existing.natural_key != nk:
+                self.keys.pop((op.table, existing.natural_key), None)
+            existing.version, existing.deleted, existing.data = version, deleted, image
+            existing.natural_key, existing.seq, existing.actor, existing.at = nk, seq, actor, self.now
+            existing.dirty = not existing.new
+        if nk is not None:
+            self.keys[(op.table, nk)] = op.row_id
+        names = sorted(changed | ({"deleted"} if op.op == "delete" else set()))
+        existing.batch_changes.append((version, self.node, frozenset(names)))
+        self.changes.append(dict(program_id=self.program.id, seq=seq, table_name=op.table, row_id=op.row_id,
+                                 version=version, deleted=deleted, data=image, fields=names, op_id=op.op_id,
+                                 actor=actor, node=self.node, hlc=op.hlc, at=self.now))
+        return self._finish(op, status, version=version, seq=seq)
+
+    def _finish(self, op: PushOp, status: str, *, reason: str | None = None, row: RowState | None = None,
+                version: int | None = None, seq: int | None = None) -> OpResult:
+        self.applied.append(dict(op_id=op.op_id, program_id=self.program.id, table_name=op.table[:64],
+                                 row_id=op.row_id, status=status, version=version, seq=seq, reason=reason,
+                                 actor=self.caller.username, at=self.now))
+        current = self.row(op.table, op.row_id) if status in ("conflict", "rejected") else None
+        return OpResult(op_id=op.op_id, status=status, version=version, seq=seq, reason=reason,  # type: ignore[arg-type]
+                        server_row=current.server_row() if current is not None else None)
+
+    # ---------------------------------------------------------------------------------- write out
+    def flush(self) -> None:
+        new = [r for r in self.rows.values() if r.new]
+        dirty = [r for r in self.rows.values() if r.dirty]
+        if new:
+            self.session.execute(insert(sm.Row), [self._row_dict(r) for r in new])
+        if dirty:
+            self.session.execute(update(sm.Row), [self._row_dict(r) for r in dirty])
+        if self.changes:
+            self.session.execute(insert(sm.Change), self.changes)
+        if self.applied:
+            self.session.execute(insert(sm.AppliedOp), self.applied)
+
+    @staticmethod
+    def _row_dict(r: RowState) -> dict[str, Any]:
+        return dict(table_name=r.table, row_id=r.row_id, program_id=r.program_id, version=r.version,
+                    deleted=r.deleted, natural_key=r.natural_key, data=r.data, seq=r.seq, actor=r.actor, at=r.at)
+
+
+def stored_result(session: Session, program_id: str, stored: sm.AppliedOp) -> OpResult:
+    row = None
+    if stored.status in ("conflict", "rejected"):
+        r = session.get(sm.Row, (stored.table_name, stored.row_id))
+        if r is not None and r.program_id == program_id:
+            row = ServerRow(table=r.table_name, row_id=r.row_id, version=r.version, deleted=r.deleted,
+                            data=r.data, actor=r.actor, at=r.at)
+    return OpResult(op_id=stored.op_id, status=stored.status, version=stored.version,  # type: ignore[arg-type]
+                    seq=stored.seq, reason=stored.reason, server_row=row)
+
+
+def push(session: Session, program: sm.Program, caller: Caller, node: str, ops: Sequence[PushOp],
+         now: dt.datetime) -> list[OpResult]:
+    """Apply a batch (the caller holds the program's lock and commits)."""
+    ids = list(dict.fromkeys(op.op_id for op in ops))
+    seen: dict[str, sm.AppliedOp] = {}
+    for part in _chunks(ids):
+        for a in session.scalars(select(sm.AppliedOp).where(sm.AppliedOp.op_id.in_(part))):
+            seen[a.op_id] = a
+    batch = PushBatch(session, program, caller, node, now)
+    fresh = [op for op in ops if op.op_id not in seen]
+    batch.prefetch(fresh)
+    results: list[OpResult] = []
+    done: dict[str, OpResult] = {}
+    for op in ops:
+        if op.op_id in seen:
+            stored = seen[op.op_id]
+            if stored.program_id != program.id:
+                results.append(OpResult(op_id=op.op_id, status="rejected",
+                                        reason="That op id was already used in another program."))
+            else:
+                results.append(stored_result(session, program.id, stored))
+        elif op.op_id in done:  # the same op twice in one batch
+            results.append(done[op.op_id])
+        else:
+            done[op.op_id] = batch.run(op)
+            results.append(done[op.op_id])
+    batch.flush()
+    return results
+
+
+def changes_after(session: Session, program_id: str, after: int, limit: int) -> tuple[list[ChangeOut], bool]:
+    q = (select(sm.Change).where(sm.Change.program_id == program_id, sm.Change.seq > after)
+         .order_by(sm.Change.seq).limit(limit + 1))
+    rows = list(session.scalars(q))
+    more = len(rows) > limit
+    out = [ChangeOut(seq=c.seq, table=c.table_name, row_id=c.row_id, version=c.version, deleted=c.deleted,
+                     data=c.data, fields=list(c.fields), actor=c.actor, node=c.node, hlc=c.hlc, at=c.at)
+           for c in rows[:limit]]
+    return out, more
+
