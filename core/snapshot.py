@@ -266,13 +266,18 @@ def build_snapshot(
         raise NotFoundError("The end date is before the start date.")
     n_days = (end - start).days + 1
     ay = academic_year_of(start)
-    year_row = session.scalars(
-        select(m.AcademicYear).where(m.AcademicYear.program_id == program_id, m.AcademicYear.start_year == ay)
-    ).first()
-
+    # Every academic year the range touches: a resident is in the snapshot when they have a level
+    # in any of them; their PGY is the one of the latest such year (a range across July 1 shows
+    # the incoming level).
+    year_rows = list(session.scalars(
+        select(m.AcademicYear).where(
+            m.AcademicYear.program_id == program_id, m.AcademicYear.start_year >= ay,
+            m.AcademicYear.start_year <= academic_year_of(end), m.AcademicYear.deleted.is_(False),
+        ).order_by(m.AcademicYear.start_year)
+    ))
     pgy_by_person: dict[str, int] = {}
-    if year_row is not None:
-        for ry in session.scalars(select(m.ResidentYear).where(m.ResidentYear.academic_year_id == year_row.id)):
+    for year in year_rows:
+        for ry in session.scalars(select(m.ResidentYear).where(m.ResidentYear.academic_year_id == year.id)):
             if not ry.deleted:
                 pgy_by_person[ry.person_id] = ry.pgy
     q = select(m.Person).where(m.Person.program_id == program_id, m.Person.deleted.is_(False))
@@ -420,15 +425,14 @@ def build_snapshot(
             select(m.CallRequirement).where(m.CallRequirement.program_id == program_id, m.CallRequirement.deleted.is_(False))
         )
     )
-    blocks: tuple[BlockSpan, ...] = ()
-    if year_row is not None:
-        blocks = tuple(
-            BlockSpan(b.number, (b.start_date - start).days, (b.end_date - start).days)
-            for b in session.scalars(
-                select(m.Block).where(m.Block.academic_year_id == year_row.id).order_by(m.Block.number)
-            )
-            if b.end_date >= start and b.start_date <= end
+    blocks = tuple(
+        BlockSpan(b.number, (b.start_date - start).days, (b.end_date - start).days)
+        for b in session.scalars(
+            select(m.Block).where(m.Block.academic_year_id.in_([y.id for y in year_rows]), m.Block.deleted.is_(False))
+            .order_by(m.Block.start_date)
         )
+        if b.end_date >= start and b.start_date <= end
+    )
     rs_number, rules = active_rule_set(session, program_id)
     offsets = _utc_offsets(program.time_zone, start - dt.timedelta(days=0), n_days + 2)
 

@@ -151,6 +151,7 @@ class ServiceContext:
         """Run `fn` in one transaction, with audit and outbox, and return its value + ChangeSet."""
         session = self.sessions()
         try:
+            session.connection(execution_options={"sqlite_immediate": True})
             work = Work(session, self)
             value = fn(work)
             session.flush()

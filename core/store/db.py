@@ -58,7 +58,10 @@ def make_engine(path: Path | str, *, max_page_count: int | None = None) -> Engin
 
     @event.listens_for(engine, "begin")
     def _begin(conn: Any) -> None:
-        conn.exec_driver_sql("BEGIN")
+        # Write services ask for BEGIN IMMEDIATE (execution option "sqlite_immediate"): the write
+        # lock is taken up front, so two writers queue on the busy timeout instead of one failing
+        # when its read snapshot cannot be upgraded.
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get("sqlite_immediate") else "BEGIN")
 
     return engine
 

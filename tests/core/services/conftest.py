@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import shutil
 from pathlib import Path
 
 import pytest
@@ -25,15 +26,33 @@ def clock() -> Clock:
     return Clock(dt.datetime(2026, 6, 1, 12, 0, tzinfo=dt.UTC))
 
 
-@pytest.fixture
-def ctx(tmp_path: Path, clock: Clock) -> ServiceContext:
-    opened = open_database(tmp_path / "program.sqlite")
-    return ServiceContext(opened.engine, actor="tester", clock=clock)
+@pytest.fixture(scope="session")
+def _template(tmp_path_factory: pytest.TempPathFactory):
+    """The tiny program built once; each test works on its own copy of the file."""
+    path = tmp_path_factory.mktemp("template") / "program.sqlite"
+    opened = open_database(path)
+    ctx = ServiceContext(opened.engine, actor="tester", clock=Clock(dt.datetime(2026, 6, 1, 12, tzinfo=dt.UTC)))
+    built = _build_program(ctx)
+    opened.engine.dispose()
+    return path, built
 
 
 @pytest.fixture
-def program(ctx: ServiceContext):
-    """A tiny program: AY 2026, two activities, a rotation, one resident, one faculty."""
+def ctx(tmp_path: Path, clock: Clock, _template) -> ServiceContext:
+    path = tmp_path / "program.sqlite"
+    shutil.copyfile(_template[0], path)
+    opened = open_database(path)
+    yield ServiceContext(opened.engine, actor="tester", clock=clock)
+    opened.engine.dispose()
+
+
+@pytest.fixture
+def program(ctx: ServiceContext, _template):
+    """A tiny program: AY 2026, three activities, a rotation, one resident, one faculty."""
+    return _template[1]
+
+
+def _build_program(ctx: ServiceContext):
     prog = programs.create_program(ctx, "Test FM", start_year=2026).value
     clinic = catalog.create_activity(ctx, prog.id, code="C", name="Clinic", category="clinic", colour="#4f81bd",
                                      am_start=480, am_minutes=240, pm_start=780, pm_minutes=240,

@@ -1,0 +1,708 @@
+"""Swaps: the four kinds (trade, give-away, pool offer, open-shift pickup), checks, matching,
+approval, execution and rollback (DOMAIN.md "Swaps").
+
+A shift is any set of one person's slots and call nights (`ShiftItem`s). Executing a swap
+exchanges the content of each named slot between the two people (what the receiver had there,
+usually nothing or OFF, goes to the giver) and moves each named call night to the receiver. The
+row changes are stored with the swap so it can be rolled back exactly, within the rollback window,
+unless a later change touched the same rows.
+
+States: requested -> accepted -> approved (when the rule set requires approval) -> executed;
+requested/accepted/approved -> declined | cancelled | expired; executed -> rolled_back.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from core.calendar import days as date_range
+from core.errors import ConflictError, NotFoundError, ValidationError
+from core.rules.engine import ChangeCheck, ProposedChange, check_change
+from core.services.base import Result, RowChange, ServiceContext, Work
+from core.services.people import get_person
+from core.services.schedule import put_call, put_slot
+from core.snapshot import CALL_IN_HOUSE, KIND_CODES, ScheduleSnapshot, active_rule_set, build_snapshot
+from core.store import models as m
+
+KINDS = m.SWAP_KINDS
+OPEN_STATES = ("requested", "accepted", "approved")
+TRANSITIONS: dict[str, set[str]] = {
+    "requested": {"accepted", "declined", "cancelled", "expired"},
+    "accepted": {"approved", "executed", "declined", "cancelled", "expired"},
+    "approved": {"executed", "cancelled", "expired"},
+    "executed": {"rolled_back"},
+    "declined": set(),
+    "cancelled": set(),
+    "expired": set(),
+    "rolled_back": set(),
+}
+CHECK_MARGIN_DAYS = 35  # windows of 28 days around the moved shifts, plus rest periods
+
+
+@dataclass(frozen=True, order=True)
+class ShiftItem:
+    """One slot (slot = 0 AM / 1 PM) or one call night (slot = None) of a swap."""
+
+    date: dt.date
+    slot: int | None = None
+
+    @property
+    def is_call(self) -> bool:
+        return self.slot is None
+
+    def label(self) -> str:
+        return f"{self.date:%a %b %d} " + ("call" if self.slot is None else ("AM" if self.slot == 0 else "PM"))
+
+
+def day_shift(day: dt.date, *, with_call: bool = False) -> tuple[ShiftItem, ...]:
+    items = [ShiftItem(day, 0), ShiftItem(day, 1)]
+    return tuple(items + ([ShiftItem(day)] if with_call else []))
+
+
+def week_shift(ctx: ServiceContext, person_id: str, first_day: dt.date) -> tuple[ShiftItem, ...]:
+    """A week of a person's service from `first_day`: every held slot and the week's call nights."""
+    last = first_day + dt.timedelta(days=6)
+
+    def run(s: Session) -> tuple[ShiftItem, ...]:
+        items = [ShiftItem(a.date, a.slot) for a in s.scalars(select(m.Assignment).where(
+            m.Assignment.person_id == person_id, m.Assignment.date >= first_day, m.Assignment.date <= last,
+            m.Assignment.deleted.is_(False)))]
+        items += [ShiftItem(c.date) for c in s.scalars(select(m.CallAssignment).where(
+            m.CallAssignment.person_id == person_id, m.CallAssignment.date >= first_day,
+            m.CallAssignment.date <= last, m.CallAssignment.deleted.is_(False)))]
+        return tuple(sorted(items, key=lambda i: (i.date, -1 if i.slot is None else i.slot)))
+
+    return ctx.read(run)
+
+
+@dataclass(frozen=True)
+class SwapRecord:
+    id: str
+    kind: str
+    status: str
+    requester_id: str
+    counterpart_id: str | None
+    give: tuple[ShiftItem, ...]
+    take: tuple[ShiftItem, ...]
+    created_at: dt.datetime
+    expires_at: dt.datetime | None
+    executed_at: dt.datetime | None
+    note: str | None
+    override_reason: str | None
+    problems: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class SwapCheck:
+    """The result of checking a swap: every problem in plain words, and whether it may execute."""
+
+    problems: tuple[str, ...]
+    blocking: tuple[str, ...]  # problems an override cannot pass (e.g. the shift is not held)
+    critical: tuple[str, ...]  # critical rule violations the swap would add (override with a reason)
+    check: ChangeCheck | None = field(default=None, compare=False, repr=False)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+# ------------------------------------------------------------------------------------- helpers
+def _swap(session: Session, swap_id: str) -> m.SwapRequest:
+    s = session.get(m.SwapRequest, swap_id)
+    if s is None or s.deleted:
+        raise NotFoundError("That swap does not exist.", field="swap_id")
+    return s
+
+
+def _items(session: Session, swap_id: str) -> tuple[tuple[ShiftItem, ...], tuple[ShiftItem, ...]]:
+    give, take = [], []
+    for it in session.scalars(select(m.SwapItem).where(m.SwapItem.swap_id == swap_id, m.SwapItem.deleted.is_(False))):
+        (give if it.side == "give" else take).append(ShiftItem(it.date, it.slot))
+    return tuple(sorted(give, key=_item_key)), tuple(sorted(take, key=_item_key))
+
+
+def _item_key(i: ShiftItem) -> tuple[dt.date, int]:
+    return (i.date, -1 if i.slot is None else i.slot)
+
+
+def _record(session: Session, s: m.SwapRequest) -> SwapRecord:
+    give, take = _items(session, s.id)
+    problems = tuple((s.checks or {}).get("problems", ()))
+    return SwapRecord(s.id, s.kind, s.status, s.requester_id, s.counterpart_id, give, take, s.created_at,
+                      s.expires_at, s.executed_at, s.note, s.override_reason, problems)
+
+
+def _aware(t: dt.datetime | None) -> dt.datetime | None:
+    if t is None:
+        return None
+    return t if t.tzinfo else t.replace(tzinfo=dt.UTC)
+
+
+def _holder_rows(session: Session, person_id: str, items: Sequence[ShiftItem]) -> dict[ShiftItem, Any]:
+    """The assignment / call row each item refers to for `person_id` (None when not held)."""
+    out: dict[ShiftItem, Any] = {}
+    for it in items:
+        if it.is_call:
+            out[it] = session.scalars(select(m.CallAssignment).where(
+                m.CallAssignment.person_id == person_id, m.CallAssignment.date == it.date,
+                m.CallAssignment.deleted.is_(False))).first()
+        else:
+            out[it] = session.scalars(select(m.Assignment).where(
+                m.Assignment.person_id == person_id, m.Assignment.date == it.date, m.Assignment.slot == it.slot,
+                m.Assignment.deleted.is_(False))).first()
+    return out
+
+
+def _notify(work: Work, person_id: str | None, kind: str, text: str, ref: str) -> None:
+    work.session.add(m.Notification(person_id=person_id, kind=kind, text=text, ref=ref, created_at=work.ctx.clock()))
+
+
+def _name(session: Session, person_id: str | None) -> str:
+    if person_id is None:
+        return "nobody"
+    p = session.get(m.Person, person_id)
+    return p.name if p else "someone"
+
+
+# ------------------------------------------------------------------------------------- request
+def request_swap(
+    ctx: ServiceContext,
+    kind: str,
+    requester_id: str,
+    give: Sequence[ShiftItem],
+    *,
+    take: Sequence[ShiftItem] = (),
+    counterpart_id: str | None = None,
+    note: str | None = None,
+    expires_at: dt.datetime | None = None,
+) -> Result[SwapRecord]:
+    """Make a swap request of one of the four kinds.
+
+    trade: requester gives `give` to the named counterpart and takes `take` back.
+    giveaway: requester gives `give` to the named counterpart, nothing back.
+    pool: requester offers `give` to anyone who will trade something back (named when accepting).
+    open_shift: `give` is posted for anyone eligible to claim; the requester stays responsible.
+    """
+    if kind not in KINDS:
+        raise ValidationError(f"A swap is one of: {', '.join(KINDS)}.", field="kind")
+    if not give:
+        raise ValidationError("Name at least one shift to swap.", field="give")
+    if len(set(give)) != len(give) or len(set(take)) != len(take):
+        raise ValidationError("The same shift is named twice.", field="give")
+    if kind in ("trade", "giveaway") and not counterpart_id:
+        raise ValidationError(f"A {kind} needs the person it is made with.", field="counterpart_id")
+    if kind in ("pool", "open_shift") and counterpart_id:
+        raise ValidationError(f"A {kind.replace('_', ' ')} is offered to everyone, not one person.", field="counterpart_id")
+    if kind == "trade" and not take:
+        raise ValidationError("A trade needs a shift back; without one it is a give-away.", field="take")
+    if kind != "trade" and take:
+        raise ValidationError("Only a trade names shifts taken back at request time.", field="take")
+    if counterpart_id == requester_id:
+        raise ValidationError("A swap is made with someone else.", field="counterpart_id")
+
+    def run(work: Work) -> SwapRecord:
+        s = work.session
+        requester = get_person(s, requester_id)
+        if counterpart_id:
+            other = get_person(s, counterpart_id)
+            if other.program_id != requester.program_id:
+                raise ValidationError("Both people must be in the same program.", field="counterpart_id")
+        missing = [it.label() for it, row in _holder_rows(s, requester_id, give).items() if row is None]
+        if missing:
+            raise ValidationError(f"{requester.name} does not hold {', '.join(missing)}.", field="give")
+        if take and counterpart_id:
+            missing = [it.label() for it, row in _holder_rows(s, counterpart_id, take).items() if row is None]
+            if missing:
+                raise ValidationError(f"{_name(s, counterpart_id)} does not hold {', '.join(missing)}.", field="take")
+        swap = work.add(m.SwapRequest(
+            program_id=requester.program_id, kind=kind, status="requested", requester_id=requester_id,
+            counterpart_id=counterpart_id, created_at=work.ctx.clock(), expires_at=expires_at, note=note,
+            checks={}, executed_changes={}))
+        for side, items in (("give", give), ("take", take)):
+            for it in items:
+                work.add(m.SwapItem(swap_id=swap.id, side=side, item_kind="call" if it.is_call else "slot",
+                                    date=it.date, slot=it.slot))
+        if counterpart_id:
+            _notify(work, counterpart_id, "swap_request",
+                    f"{requester.name} asks you to take {', '.join(i.label() for i in give)}.", swap.id)
+        return _record(s, swap)
+
+    return ctx.write("request_swap", run, entity="swap_request")
+
+
+# ---------------------------------------------------------------------------------------- check
+def _proposed(session: Session, swap: m.SwapRequest, counterpart_id: str, give: Sequence[ShiftItem],
+              take: Sequence[ShiftItem]) -> tuple[ProposedChange, list[str]]:
+    """The assignment/call moves the swap makes, and problems found on the way."""
+    problems: list[str] = []
+    a_id, b_id = swap.requester_id, counterpart_id
+    a_name, b_name = _name(session, a_id), _name(session, b_id)
+    slots: list[tuple[str, dt.date, int, str | None]] = []
+    calls: list[tuple[str, dt.date, str | None, float | None]] = []
+    for giver, receiver, items, gname, rname in ((a_id, b_id, give, a_name, b_name), (b_id, a_id, take, b_name, a_name)):
+        held = _holder_rows(session, giver, items)
+        theirs = _holder_rows(session, receiver, items)
+        for it in items:
+            row, other = held[it], theirs[it]
+            if row is None:
+                problems.append(f"{gname} no longer holds {it.label()}.")
+                continue
+            if it.is_call:
+                if other is not None:
+                    problems.append(f"{rname} is already on call on {it.date:%a %b %d}.")
+                calls.append((giver, it.date, None, None))
+                calls.append((receiver, it.date, row.call_type, row.hours_worked))
+            else:
+                assert it.slot is not None
+                slots.append((receiver, it.date, it.slot, row.activity_id))
+                slots.append((giver, it.date, it.slot, other.activity_id if other is not None else None))
+    return ProposedChange(assignments=tuple(slots), calls=tuple(calls)), problems
+
+
+def _snapshot_for(session: Session, program_id: str, items: Sequence[ShiftItem]) -> ScheduleSnapshot:
+    first = min(i.date for i in items) - dt.timedelta(days=CHECK_MARGIN_DAYS)
+    last = max(i.date for i in items) + dt.timedelta(days=CHECK_MARGIN_DAYS)
+    return build_snapshot(session, program_id, first, last)
+
+
+def check_swap_in(session: Session, ctx: ServiceContext, swap: m.SwapRequest, counterpart_id: str | None,
+                  take: Sequence[ShiftItem] | None = None) -> SwapCheck:
+    give, stored_take = _items(session, swap.id)
+    take = stored_take if take is None else tuple(take)
+    if counterpart_id is None:
+        return SwapCheck(("Nobody has taken this offer yet.",), ("Nobody has taken this offer yet.",), ())
+    problems: list[str] = []
+    blocking: list[str] = []
+    change, found = _proposed(session, swap, counterpart_id, give, take)
+    blocking += found
+    problems += found
+    # freeze horizon
+    _n, rules = active_rule_set(session, swap.program_id)
+    limit = ctx.today() + dt.timedelta(days=rules.freeze_days)
+    inside = sorted({i.date for i in (*give, *take) if i.date < limit})
+    if inside:
+        problems.append(f"{inside[0]:%b %d} is inside the {rules.freeze_days}-day freeze horizon (a coordinator must approve with a reason).")
+    if any(i.date < ctx.today() for i in (*give, *take)):
+        msg = "A shift in the past cannot be swapped."
+        problems.append(msg)
+        blocking.append(msg)
+    # absences and pending absences of the receiver
+    snap = _snapshot_for(session, swap.program_id, (*give, *take))
+    for pid, items in ((counterpart_id, give), (swap.requester_id, take)):
+        p = snap.person_index.get(pid)
+        if p is None:
+            msg = f"{_name(session, pid)} is not scheduled in this academic year."
+            problems.append(msg)
+            blocking.append(msg)
+            continue
+        for it in items:
+            if snap.absent[p, snap.day_of(it.date)]:
+                problems.append(f"{snap.people[p].name} is on approved leave on {it.date:%a %b %d}.")
+    result = check_change(snap, change)
+    critical = []
+    for v in result.added:
+        problems.append(f"{v.message} [{v.rule}, {v.severity}]")
+        if v.severity == "critical":
+            critical.append(v.message)
+    return SwapCheck(tuple(dict.fromkeys(problems)), tuple(dict.fromkeys(blocking)), tuple(critical), result)
+
+
+def check_swap(ctx: ServiceContext, swap_id: str, *, counterpart_id: str | None = None,
+               take: Sequence[ShiftItem] | None = None) -> SwapCheck:
+    """Check a swap (for a pool/open shift: as if `counterpart_id` took it) without writing."""
+
+    def run(s: Session) -> SwapCheck:
+        swap = _swap(s, swap_id)
+        return check_swap_in(s, ctx, swap, counterpart_id or swap.counterpart_id, take)
+
+    return ctx.read(run)
+
+
+# ---------------------------------------------------------------------------------- transitions
+def _expire_if_due(work: Work, swap: m.SwapRequest) -> None:
+    exp = _aware(swap.expires_at)
+    if swap.status in OPEN_STATES and exp is not None and work.ctx.clock() >= exp:
+        raise ValidationError("This swap request has expired.", field="status")
+
+
+def _move(work: Work, swap: m.SwapRequest, new: str, **fields: Any) -> None:
+    if new not in TRANSITIONS[swap.status]:
+        raise ValidationError(f"A swap that is {swap.status.replace('_', ' ')} cannot become {new.replace('_', ' ')}.",
+                              field="status")
+    work.set(swap, status=new, **fields)
+
+
+def _claim(work: Work, swap_id: str, expected: tuple[str, ...], new: str, **values: Any) -> m.SwapRequest:
+    """Move a swap to `new` with a conditional UPDATE first, so two concurrent accepts cannot both win."""
+    s = work.session
+    res = s.execute(update(m.SwapRequest).where(m.SwapRequest.id == swap_id, m.SwapRequest.status.in_(expected))
+                    .values(status=new, **values).execution_options(synchronize_session=False))
+    swap = _swap(s, swap_id)
+    before = _image_before(swap)
+    if getattr(res, "rowcount", 0) != 1:
+        s.refresh(swap)
+        if swap.status == "accepted" and swap.kind in ("pool", "open_shift"):
+            raise ConflictError(f"{_name(s, swap.counterpart_id)} already took this offer.")
+        raise ValidationError(f"A swap that is {swap.status.replace('_', ' ')} cannot become {new}.", field="status")
+    s.refresh(swap)
+    work.record_external(swap, before)
+    return swap
+
+
+def _image_before(swap: m.SwapRequest) -> dict[str, Any]:
+    from core.services.base import row_image
+
+    return row_image(swap)
+
+
+def accept_swap(
+    ctx: ServiceContext, swap_id: str, person_id: str, *, take: Sequence[ShiftItem] = (), override_reason: str | None = None,
+) -> Result[SwapRecord]:
+    """The counterpart accepts (trade/give-away), or someone takes a pool offer (naming what they
+    give back in `take`) or claims an open shift. Checked first: a critical violation refuses it."""
+
+    def run(work: Work) -> SwapRecord:
+        s = work.session
+        swap = _swap(s, swap_id)
+        _expire_if_due(work, swap)
+        if swap.kind in ("trade", "giveaway"):
+            if person_id != swap.counterpart_id:
+                raise ValidationError("Only the person the swap was made with can accept it.", field="person_id")
+            if take:
+                raise ValidationError("A trade's shifts were set when it was requested.", field="take")
+        else:
+            if person_id == swap.requester_id:
+                raise ValidationError("You cannot take your own offer.", field="person_id")
+            if swap.kind == "pool" and not take:
+                raise ValidationError("A pool offer is taken by giving a shift back; name it.", field="take")
+            if swap.kind == "open_shift" and take:
+                raise ValidationError("An open shift is claimed without giving anything back.", field="take")
+            get_person(s, person_id)
+            missing = [it.label() for it, row in _holder_rows(s, person_id, take).items() if row is None]
+            if missing:
+                raise ValidationError(f"{_name(s, person_id)} does not hold {', '.join(missing)}.", field="take")
+        result = check_swap_in(s, work.ctx, swap, person_id, take if swap.kind == "pool" else None)
+        if result.blocking:
+            raise ValidationError(result.blocking[0], field="swap")
+        if result.critical and not (override_reason and override_reason.strip()):
+            raise ValidationError(f"Accepting would break a rule: {result.critical[0]}", field="swap")
+        swap = _claim(work, swap_id, ("requested",), "accepted", counterpart_id=person_id, accepted_at=work.ctx.clock(),
+                      checks={"problems": list(result.problems)})
+        if swap.kind == "pool":
+            for it in take:
+                work.add(m.SwapItem(swap_id=swap.id, side="take", item_kind="call" if it.is_call else "slot",
+                                    date=it.date, slot=it.slot))
+        _notify(work, swap.requester_id, "swap_accepted", f"{_name(s, person_id)} accepted your {swap.kind.replace('_', ' ')}.", swap.id)
+        _n, rules = active_rule_set(s, swap.program_id)
+        if rules.swap_requires_approval:
+            _notify(work, None, "approval_waiting", f"A {swap.kind.replace('_', ' ')} waits for approval.", swap.id)
+        return _record(s, swap)
+
+    return ctx.write("accept_swap", run, entity="swap_request", entity_id=swap_id, reason=override_reason)
+
+
+def decline_swap(ctx: ServiceContext, swap_id: str, person_id: str, *, reason: str | None = None) -> Result[SwapRecord]:
+    def run(work: Work) -> SwapRecord:
+        swap = _swap(work.session, swap_id)
+        if swap.counterpart_id != person_id and swap.kind in ("trade", "giveaway"):
+            raise ValidationError("Only the person the swap was made with can decline it.", field="person_id")
+        _move(work, swap, "declined")
+        _notify(work, swap.requester_id, "swap_declined", f"{_name(work.session, person_id)} declined your swap.", swap.id)
+        return _record(work.session, swap)
+
+    return ctx.write("decline_swap", run, entity="swap_request", entity_id=swap_id, reason=reason)
+
+
+def cancel_swap(ctx: ServiceContext, swap_id: str, person_id: str, *, reason: str | None = None) -> Result[SwapRecord]:
+    def run(work: Work) -> SwapRecord:
+        swap = _swap(work.session, swap_id)
+        if person_id != swap.requester_id:
+            raise ValidationError("Only the person who made the request can cancel it.", field="person_id")
+        _move(work, swap, "cancelled")
+        if swap.counterpart_id:
+            _notify(work, swap.counterpart_id, "swap_cancelled", "A swap offered to you was cancelled.", swap.id)
+        return _record(work.session, swap)
+
+    return ctx.write("cancel_swap", run, entity="swap_request", entity_id=swap_id, reason=reason)
+
+
+def expire_swaps(ctx: ServiceContext) -> Result[int]:
+    """Mark open swaps whose expiry time has passed as expired."""
+
+    def run(work: Work) -> int:
+        now = work.ctx.clock()
+        n = 0
+        for swap in work.session.scalars(select(m.SwapRequest).where(
+                m.SwapRequest.status.in_(OPEN_STATES), m.SwapRequest.expires_at.is_not(None))):
+            exp = _aware(swap.expires_at)
+            if exp is not None and exp <= now:
+                _move(work, swap, "expired")
+                n += 1
+        return n
+
+    return ctx.write("expire_swaps", run, entity="swap_request")
+
+
+def approve_swap(ctx: ServiceContext, swap_id: str, *, approver: str, reason: str | None = None) -> Result[SwapRecord]:
+    def run(work: Work) -> SwapRecord:
+        swap = _swap(work.session, swap_id)
+        _expire_if_due(work, swap)
+        _move(work, swap, "approved", approved_at=work.ctx.clock(), approved_by=approver)
+        return _record(work.session, swap)
+
+    return ctx.write("approve_swap", run, entity="swap_request", entity_id=swap_id, reason=reason)
+
+
+def execute_swap(ctx: ServiceContext, swap_id: str, *, override_reason: str | None = None) -> Result[SwapRecord]:
+    """Execute an accepted (and, when required, approved) swap after checking it again.
+
+    A swap that would add a critical violation executes only with a coordinator's override reason
+    (audited). Inside the freeze horizon the override reason is the reason the edit needs.
+    """
+
+    def run(work: Work) -> SwapRecord:
+        s = work.session
+        swap = _swap(s, swap_id)
+        _expire_if_due(work, swap)
+        _n, rules = active_rule_set(s, swap.program_id)
+        if swap.status == "accepted" and rules.swap_requires_approval:
+            raise ValidationError("This program requires a coordinator's approval before a swap executes.", field="status")
+        if swap.counterpart_id is None:
+            raise ValidationError("Nobody has taken this offer yet.", field="status")
+        result = check_swap_in(s, work.ctx, swap, swap.counterpart_id)
+        if result.blocking:
+            raise ValidationError(result.blocking[0], field="swap")
+        has_override = bool(override_reason and override_reason.strip())
+        if result.critical and not has_override:
+            raise ValidationError(f"Executing would break a rule: {result.critical[0]} A coordinator can override with a reason.",
+                                  field="swap")
+        limit = work.ctx.today() + dt.timedelta(days=rules.freeze_days)
+        give, take = _items(s, swap.id)
+        if any(i.date < limit for i in (*give, *take)) and not has_override:
+            raise ValidationError(f"The swap touches the {rules.freeze_days}-day freeze horizon; give a reason.", field="reason")
+        start = len(work._rows)
+        change, _problems = _proposed(s, swap, swap.counterpart_id, give, take)
+        for pid, day, call_type, _hours in change.calls:  # clear first, then place
+            if call_type is None:
+                put_call(work, pid, day, None)
+        for pid, day, call_type, hours in change.calls:
+            if call_type is not None:
+                put_call(work, pid, day, call_type, hours_worked=hours, source="manual")
+        for pid, day, slot, activity_id in change.assignments:
+            put_slot(work, pid, day, slot, activity_id, source="manual", note=f"swap {swap.id[:8]}")
+        moved = [_rc_dict(rc) for rc in work._rows[start:]]
+        _move(work, swap, "executed", executed_at=work.ctx.clock(), override_reason=override_reason,
+              executed_changes={"rows": moved}, checks={"problems": list(result.problems)})
+        for pid in (swap.requester_id, swap.counterpart_id):
+            _notify(work, pid, "swap_executed", f"Your {swap.kind.replace('_', ' ')} was executed.", swap.id)
+        return _record(s, swap)
+
+    return ctx.write("execute_swap", run, entity="swap_request", entity_id=swap_id, reason=override_reason)
+
+
+def _rc_dict(rc: RowChange) -> dict[str, Any]:
+    return {"table": rc.table, "row_id": rc.row_id, "before": rc.before, "after": rc.after}
+
+
+def rollback_swap(ctx: ServiceContext, swap_id: str, *, reason: str | None = None) -> Result[SwapRecord]:
+    """Undo an executed swap exactly, within the rollback window, unless a later change touched the same rows."""
+    from core.services.undo import _apply
+
+    def run(work: Work) -> SwapRecord:
+        s = work.session
+        swap = _swap(s, swap_id)
+        if swap.status != "executed":
+            raise ValidationError(f"Only an executed swap can be rolled back (this one is {swap.status}).", field="status")
+        _n, rules = active_rule_set(s, swap.program_id)
+        executed = _aware(swap.executed_at)
+        assert executed is not None
+        if work.ctx.clock() - executed > dt.timedelta(hours=rules.swap_rollback_hours):
+            raise ValidationError(f"The rollback window ({rules.swap_rollback_hours} h) has passed.", field="status")
+        rows = [RowChange(r["table"], r["row_id"], r["before"], r["after"]) for r in swap.executed_changes.get("rows", [])]
+        try:
+            for rc in reversed(rows):
+                _apply(work, rc.inverse())
+        except ConflictError as exc:
+            raise ConflictError("A later change touched the same slots; this swap can no longer be rolled back.") from exc
+        _move(work, swap, "rolled_back")
+        for pid in (swap.requester_id, swap.counterpart_id):
+            _notify(work, pid, "swap_rolled_back", f"Your {swap.kind.replace('_', ' ')} was rolled back.", swap.id)
+        return _record(s, swap)
+
+    return ctx.write("rollback_swap", run, entity="swap_request", entity_id=swap_id, reason=reason)
+
+
+# ------------------------------------------------------------------------------------- queries
+def list_swaps(ctx: ServiceContext, *, person_id: str | None = None, statuses: Sequence[str] | None = None,
+               kinds: Sequence[str] | None = None) -> list[SwapRecord]:
+    def run(s: Session) -> list[SwapRecord]:
+        q = select(m.SwapRequest).where(m.SwapRequest.deleted.is_(False))
+        if person_id:
+            q = q.where((m.SwapRequest.requester_id == person_id) | (m.SwapRequest.counterpart_id == person_id))
+        if statuses:
+            q = q.where(m.SwapRequest.status.in_(tuple(statuses)))
+        if kinds:
+            q = q.where(m.SwapRequest.kind.in_(tuple(kinds)))
+        return [_record(s, sw) for sw in s.scalars(q.order_by(m.SwapRequest.created_at))]
+
+    return ctx.read(run)
+
+
+def get_swap(ctx: ServiceContext, swap_id: str) -> SwapRecord:
+    return ctx.read(lambda s: _record(s, _swap(s, swap_id)))
+
+
+@dataclass(frozen=True)
+class Notice:
+    id: str
+    person_id: str | None
+    kind: str
+    text: str
+    ref: str | None
+    created_at: dt.datetime
+    read: bool
+
+
+def notifications(ctx: ServiceContext, person_id: str | None, *, unread_only: bool = False) -> list[Notice]:
+    """A person's notices (person_id None = the coordinators' queue)."""
+
+    def run(s: Session) -> list[Notice]:
+        q = select(m.Notification).where(
+            m.Notification.person_id.is_(None) if person_id is None else m.Notification.person_id == person_id)
+        if unread_only:
+            q = q.where(m.Notification.read.is_(False))
+        return [Notice(n.id, n.person_id, n.kind, n.text, n.ref, n.created_at, n.read)
+                for n in s.scalars(q.order_by(m.Notification.created_at.desc()))]
+
+    return ctx.read(run)
+
+
+def mark_read(ctx: ServiceContext, notice_ids: Sequence[str]) -> Result[int]:
+    def run(work: Work) -> int:
+        n = 0
+        for nid in notice_ids:
+            row = work.session.get(m.Notification, nid)
+            if row is not None and not row.read:
+                row.read = True
+                n += 1
+        return n
+
+    return ctx.write("mark_read", run, entity="notification")
+
+
+# ------------------------------------------------------------------------------------- matching
+@dataclass(frozen=True)
+class Candidate:
+    person_id: str
+    name: str
+    compliant: bool
+    count_ytd: int  # shifts of this kind year to date
+    class_mean: float
+    give_back: ShiftItem | None
+    distance_days: int
+    reasons: tuple[str, ...]
+
+
+def rank_candidates(ctx: ServiceContext, swap_id: str, *, limit: int = 10) -> list[Candidate]:
+    """Rank who could take a pool offer or an open shift.
+
+    Order: compliant after the swap (required; others are left out), then fairness (fewest shifts
+    of this kind year to date relative to their class mean), then date proximity of what they give
+    back (pool), then name.
+    """
+
+    def run(s: Session) -> list[Candidate]:
+        swap = _swap(s, swap_id)
+        give, _take = _items(s, swap.id)
+        snap = _snapshot_for(s, swap.program_id, give)
+        ay_start = dt.date(snap.academic_year, 7, 1)
+        year = build_snapshot(s, swap.program_id, ay_start, max(i.date for i in give))
+        requester = snap.person_index.get(swap.requester_id)
+        if requester is None:
+            return []
+        req_kind = KIND_CODES[snap.people[requester].kind]
+        kinds = snap.kind
+        pgy = snap.pgy
+        is_call = any(i.is_call for i in give)
+        # year-to-date counts of this kind of shift
+        if is_call:
+            counts_year = (year.call == CALL_IN_HOUSE).sum(axis=1)
+        else:
+            weekend = [d for d in range(year.n_days) if year.date_of(d).weekday() >= 5]
+            counts_year = (year.codes[:, [2 * d + sl for d in weekend for sl in (0, 1)]] >= 0).sum(axis=1)
+        counts = {year.people[i].id: int(counts_year[i]) for i in range(year.n_people)}
+        eligible = snap.eligible()
+        held_acts = [snap.codes[requester, 2 * snap.day_of(i.date) + i.slot] for i in give if not i.is_call]
+        out: list[Candidate] = []
+        for p, person in enumerate(snap.people):
+            if p == requester or kinds[p] != req_kind:
+                continue
+            if any(a >= 0 and not eligible[p, a] for a in held_acts):
+                continue
+            if any(snap.absent[p, snap.day_of(i.date)] for i in give):
+                continue
+            # give-back for a pool: the nearest call night / slot of the same kind they hold
+            give_back: ShiftItem | None = None
+            distance = 0
+            take: tuple[ShiftItem, ...] = ()
+            if swap.kind == "pool":
+                target = give[0]
+                best = None
+                for d in range(snap.n_days):
+                    day = snap.date_of(d)
+                    if day < ctx.today() or any(day == i.date for i in give):
+                        continue
+                    if target.is_call and snap.call[p, d] == CALL_IN_HOUSE:
+                        dist = abs((day - target.date).days)
+                        if best is None or dist < best[0]:
+                            best = (dist, ShiftItem(day))
+                    elif not target.is_call and target.slot is not None and snap.codes[p, 2 * d + target.slot] >= 0:
+                        dist = abs((day - target.date).days)
+                        if best is None or dist < best[0]:
+                            best = (dist, ShiftItem(day, target.slot))
+                if best is None:
+                    continue
+                distance, give_back = best
+                take = (give_back,)
+            result = check_swap_in(s, ctx, swap, person.id, take)
+            compliant = not result.blocking and not any(v.severity in ("critical", "high") for v in
+                                                        (result.check.added if result.check else ()))
+            if not compliant:
+                continue
+            same_class = [q for q in range(snap.n_people) if kinds[q] == kinds[p] and pgy[q] == pgy[p]]
+            mean = sum(counts.get(snap.people[q].id, 0) for q in same_class) / max(1, len(same_class))
+            mine = counts.get(person.id, 0)
+            reasons = [f"{mine} {'in-house calls' if is_call else 'weekend half-days'} this year (class mean {mean:.1f})"]
+            if give_back is not None:
+                reasons.append(f"gives back {give_back.label()} ({distance} days away)")
+            if result.problems:
+                reasons.append("notes: " + "; ".join(result.problems[:2]))
+            out.append(Candidate(person.id, person.name, True, mine, mean, give_back, distance, tuple(reasons)))
+        out.sort(key=lambda c: (c.count_ytd - c.class_mean, c.distance_days, c.name))
+        return out[:limit]
+
+    return ctx.read(run)
+
+
+def open_offers_for(ctx: ServiceContext, person_id: str) -> list[SwapRecord]:
+    """Open pool offers and open shifts this person could take (the marketplace's "only what I can take")."""
+    offers = [s for s in list_swaps(ctx, statuses=("requested",), kinds=("pool", "open_shift")) if s.requester_id != person_id]
+    out = []
+    for sw in offers:
+        try:
+            res = check_swap(ctx, sw.id, counterpart_id=person_id) if sw.kind == "open_shift" else None
+        except ValidationError:
+            continue
+        if res is None or not res.blocking and not res.critical:
+            out.append(sw)
+    return out
+
+
+def date_span(items: Sequence[ShiftItem]) -> list[dt.date]:
+    return list(date_range(min(i.date for i in items), max(i.date for i in items)))
