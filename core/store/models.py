@@ -30,7 +30,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 """The application schema version; bumped with every Alembic migration."""
 
 
@@ -367,6 +367,33 @@ class SyncState(Base):
     __tablename__ = "sync_state"
     key: Mapped[str] = mapped_column(String(64), primary_key=True)
     value: Mapped[str] = mapped_column(Text)
+
+
+class SyncConflict(Base):
+    """A local op the server did not apply (a conflict or a rejection), kept until resolved.
+
+    Both versions are kept: the local fields (and the values they replaced) and the server's row,
+    with who changed it and when, so the Conflicts panel can show them side by side (SYNC.md).
+    """
+
+    __tablename__ = "sync_conflict"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    op_id: Mapped[str] = mapped_column(String(36), index=True)
+    kind: Mapped[str] = mapped_column(String(16))  # conflict | rejected
+    table_name: Mapped[str] = mapped_column(String(64))
+    row_id: Mapped[str] = mapped_column(String(36))
+    op: Mapped[str] = mapped_column(String(16))
+    local_fields: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    local_previous: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    local_hlc: Mapped[str] = mapped_column(String(64), default="")
+    server_row: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    server_version: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    server_actor: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    server_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    reason: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    resolved_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    resolution: Mapped[str | None] = mapped_column(String(16), nullable=True)  # mine | theirs | dismissed
 
 
 class Draft(SyncedMixin, Base):
