@@ -413,7 +413,7 @@ def _slot_violations(snap: ScheduleSnapshot, ctx: RuleContext, codes: Any, cols:
     """SUP, CAP and COV for the given slot columns; `codes` is [P, len(cols)] for every person."""
     rules = snap.rules
     out: list[Violation] = []
-    if len(cols) == 0 or codes.shape[0] == 0:
+    if len(cols) == 0:
         return out
     c = codes.astype(np.int64)
     A = len(snap.activities)
