@@ -1,0 +1,153 @@
+"""Start the desktop program: build the application context and the main window.
+
+`AppContext` is passed explicitly to every window and view (no global singletons): the QSettings
+for UI state, the two thread pools (one single-thread writer for database writes, a QThreadPool
+for analyses), the worker manager, the clock and the default database location. The open program
+(database + services) is held by `desktop.program.ProgramSession`, which the context creates.
+
+Heavy libraries (matplotlib, OR-Tools, openpyxl) are imported where first needed, never here.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from PySide6.QtCore import QSettings, QThreadPool
+
+from desktop.workers import WorkerManager
+
+APP_NAME = "ResidencyScheduler"
+ORG_NAME = "ResidencyScheduler"
+EXIT_NO_DISPLAY = 2
+
+NO_DISPLAY_MESSAGE = """\
+Residency Scheduler needs a graphical display, and none was found (DISPLAY and WAYLAND_DISPLAY
+are not set).
+
+  - On a server or in a terminal session, run it under a virtual display:
+        xvfb-run python -m desktop [--db FILE]
+  - Or use the command line, which needs no display:
+        rsched --help          (e.g. rsched info, rsched check, rsched demo --db FILE)
+  - Or choose a Qt platform explicitly, e.g. QT_QPA_PLATFORM=offscreen (no visible window).
+"""
+
+
+def _utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def default_db_path() -> Path:
+    """The per-user program database (the same file the rsched command uses by default)."""
+    try:
+        from core.commands import default_db_path as core_default
+    except ImportError:  # pragma: no cover - the CLI helpers are part of core
+        from platformdirs import user_data_dir
+
+        return Path(user_data_dir(APP_NAME, appauthor=False)) / "program.sqlite"
+    return core_default()
+
+
+@dataclass
+class AppContext:
+    """What the windows need, built once in `main` (or by a test) and passed down."""
+
+    settings: QSettings
+    writer_pool: QThreadPool
+    analysis_pool: QThreadPool
+    workers: WorkerManager
+    clock: Callable[[], dt.datetime] = _utcnow
+    actor: str = "coordinator"
+    default_db: Path = field(default_factory=default_db_path)
+
+    @classmethod
+    def create(
+        cls,
+        *,
+        settings: QSettings | None = None,
+        clock: Callable[[], dt.datetime] = _utcnow,
+        actor: str | None = None,
+        default_db: Path | None = None,
+    ) -> AppContext:
+        writer = QThreadPool()
+        writer.setMaxThreadCount(1)  # database writes in order, one at a time
+        analysis = QThreadPool()
+        analysis.setMaxThreadCount(max(2, QThreadPool.globalInstance().maxThreadCount()))
+        return cls(
+            settings=settings or QSettings(ORG_NAME, APP_NAME),
+            writer_pool=writer,
+            analysis_pool=analysis,
+            workers=WorkerManager(analysis, writer),
+            clock=clock,
+            actor=actor or os.environ.get("USER") or os.environ.get("USERNAME") or "coordinator",
+            default_db=default_db or default_db_path(),
+        )
+
+    def today(self) -> dt.date:
+        return self.clock().date()
+
+    # --------------------------------------------------------------------------- UI state
+    def last_program(self) -> Path | None:
+        value = self.settings.value("last_program", "")
+        return Path(str(value)) if value else None
+
+    def recent_programs(self) -> list[Path]:
+        value = self.settings.value("recent_programs", [])
+        items = [value] if isinstance(value, str) else list(value or [])
+        return [Path(str(v)) for v in items if v]
+
+    def remember_program(self, path: Path) -> None:
+        recent = [p for p in self.recent_programs() if p != path]
+        self.settings.setValue("last_program", str(path))
+        self.settings.setValue("recent_programs", [str(p) for p in [path, *recent][:8]])
+        self.settings.sync()
+
+    def shutdown(self) -> bool:
+        return self.workers.shutdown()
+
+
+def has_display() -> bool:
+    """False on Linux/BSD without an X11 or Wayland display and no explicit Qt platform."""
+    if not sys.platform.startswith(("linux", "freebsd", "openbsd", "netbsd")):
+        return True
+    if os.environ.get("QT_QPA_PLATFORM"):
+        return True
+    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m desktop", description="Residency Scheduler (desktop).")
+    parser.add_argument("--db", type=Path, metavar="FILE", help="the program database to open")
+    return parser.parse_args(argv)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """`python -m desktop [--db FILE]` and the rsched-desktop gui-script."""
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    if not has_display():
+        print(NO_DISPLAY_MESSAGE, file=sys.stderr)
+        return EXIT_NO_DISPLAY
+    from PySide6.QtWidgets import QApplication
+
+    app = QApplication.instance() or QApplication([sys.argv[0]])
+    app.setApplicationName(APP_NAME)
+    app.setOrganizationName(ORG_NAME)
+    app.setApplicationDisplayName("Residency Scheduler")
+    context = AppContext.create()
+    from desktop.main_window import MainWindow
+
+    window = MainWindow(context)
+    window.show()
+    window.start(args.db.expanduser() if args.db else None)
+    code = app.exec()
+    context.shutdown()
+    return int(code)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,316 @@
+"""The block grid: a table model over one block of a `ScheduleSnapshot`.
+
+Rows: the call rows on top (faculty call, resident call), then the snapshot's people in its order
+(residents by PGY descending, then faculty, then staff). Columns: the block's days x AM/PM.
+A person cell shows the activity code on the activity's colour, with black or white text chosen
+for contrast (desktop.colours); weekends and holidays are shaded. The call rows show who is on
+call that night in the day's AM column (the view spans it over the PM column).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import TYPE_CHECKING, Any
+
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, QSortFilterProxyModel, Qt
+from PySide6.QtGui import QColor
+
+from desktop.colours import text_colour_for
+
+if TYPE_CHECKING:
+    from core.snapshot import ScheduleSnapshot
+
+Index = QModelIndex | QPersistentModelIndex
+
+# The snapshot's codes (core.snapshot CALL_NONE, SOURCE_CODES), repeated here so that importing the
+# grid does not load numpy and SQLAlchemy on the GUI thread at start; a test keeps them equal.
+CALL_NONE = 0
+SOURCE_CODES = {"preload": 1, "manual": 2, "generated": 3, "template": 4}
+
+CALL_ROWS = 2  # faculty call, resident call
+ROW_FACULTY_CALL, ROW_RESIDENT_CALL = 0, 1
+SLOT_NAMES = ("AM", "PM")
+SOURCE_NAMES = {v: k for k, v in SOURCE_CODES.items()}
+LOCKED_SOURCES = (SOURCE_CODES["preload"], SOURCE_CODES["manual"])
+
+# Custom roles
+PersonIdRole = Qt.ItemDataRole.UserRole + 1
+DateRole = Qt.ItemDataRole.UserRole + 2
+SlotRole = Qt.ItemDataRole.UserRole + 3
+ActivityIdRole = Qt.ItemDataRole.UserRole + 4
+LockedRole = Qt.ItemDataRole.UserRole + 5
+ShadedRole = Qt.ItemDataRole.UserRole + 6  # weekend or holiday
+PgyRole = Qt.ItemDataRole.UserRole + 7
+KindRole = Qt.ItemDataRole.UserRole + 8
+
+SHADE = QColor(128, 128, 128, 48)  # reads on light and dark palettes alike
+CALL_ROW_COLOUR = QColor(128, 128, 128, 28)
+
+
+class BlockGridModel(QAbstractTableModel):
+    """People x (days x AM/PM) of one block; see the module docstring."""
+
+    def __init__(self, parent: Any = None) -> None:
+        super().__init__(parent)
+        self.snapshot: ScheduleSnapshot | None = None
+        self.first_day = 0
+        self.n_days = 0
+        self._bg: list[QColor] = []
+        self._fg: list[QColor] = []
+        self._weekday: list[int] = []
+        self._marks: dict[tuple[int, int], str] = {}  # (row, col) -> problem text (live check)
+
+    # ------------------------------------------------------------------------------ loading
+    def set_block(self, snapshot: ScheduleSnapshot | None, first_day: int = 0, n_days: int = 0) -> None:
+        """Show `n_days` days of `snapshot` from day index `first_day` (a reload: model reset)."""
+        self.beginResetModel()
+        self.snapshot = snapshot
+        self.first_day, self.n_days = first_day, (n_days if snapshot is not None else 0)
+        self._marks = {}
+        if snapshot is not None:
+            self._bg = [QColor(a.colour) for a in snapshot.activities]
+            self._fg = [QColor(text_colour_for(a.colour)) for a in snapshot.activities]
+            self._weekday = [snapshot.date_of(first_day + d).weekday() for d in range(self.n_days)]
+        self.endResetModel()
+
+    def update_snapshot(self, snapshot: ScheduleSnapshot, people: set[str], dates: set[dt.date]) -> None:
+        """The same block with some cells changed: dataChanged only for those people and dates."""
+        old = self.snapshot
+        self.snapshot = snapshot
+        if old is None or old.people != snapshot.people or old.activities != snapshot.activities:
+            self.set_block(snapshot, self.first_day, self.n_days)
+            return
+        cols = [c for d in dates for c in self.columns_of(d)]
+        if not cols:
+            return
+        lo, hi = min(cols), max(cols)
+        rows = sorted({self.row_of(p) for p in people} - {-1})
+        for r in rows:
+            self.dataChanged.emit(self.index(r, lo), self.index(r, hi))
+        # calls changed too: repaint the call rows over the same columns
+        self.dataChanged.emit(self.index(0, lo), self.index(CALL_ROWS - 1, hi))
+
+    def set_marks(self, marks: dict[tuple[int, int], str]) -> None:
+        changed = set(marks) | set(self._marks)
+        self._marks = dict(marks)
+        for r, c in changed:
+            ix = self.index(r, c)
+            self.dataChanged.emit(ix, ix, [Qt.ItemDataRole.ToolTipRole, Qt.ItemDataRole.UserRole])
+
+    # ------------------------------------------------------------------------------ mapping
+    def person_row(self, row: int) -> int:
+        """Snapshot person index of a model row, -1 for the call rows."""
+        return row - CALL_ROWS if row >= CALL_ROWS else -1
+
+    def row_of(self, person_id: str) -> int:
+        if self.snapshot is None or person_id not in self.snapshot.person_index:
+            return -1
+        return self.snapshot.person_index[person_id] + CALL_ROWS
+
+    def day_of_column(self, col: int) -> dt.date:
+        assert self.snapshot is not None
+        return self.snapshot.date_of(self.first_day + col // 2)
+
+    def columns_of(self, day: dt.date) -> list[int]:
+        if self.snapshot is None:
+            return []
+        d = self.snapshot.day_of(day) - self.first_day
+        return [2 * d, 2 * d + 1] if 0 <= d < self.n_days else []
+
+    def cell(self, index: Index) -> tuple[str, dt.date, int] | None:
+        """(person id, date, slot) of a person cell; None for call rows / invalid."""
+        if not index.isValid() or self.snapshot is None:
+            return None
+        p = self.person_row(index.row())
+        if p < 0:
+            return None
+        return self.snapshot.people[p].id, self.day_of_column(index.column()), index.column() % 2
+
+    # ---------------------------------------------------------------------------- Qt model
+    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
+        if parent.isValid() or self.snapshot is None:
+            return 0
+        return CALL_ROWS + self.snapshot.n_people
+
+    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
+        if parent.isValid() or self.snapshot is None:
+            return 0
+        return 2 * self.n_days
+
+    def flags(self, index: Index) -> Qt.ItemFlag:
+        if not index.isValid():
+            return Qt.ItemFlag.NoItemFlags
+        return Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
+
+    def _call_text(self, row: int, d: int) -> str:
+        snap = self.snapshot
+        assert snap is not None
+        kind = "faculty" if row == ROW_FACULTY_CALL else "resident"
+        col = snap.call[:, d]
+        names = [snap.people[p].name.removeprefix("Dr ") for p in range(snap.n_people)
+                 if col[p] != CALL_NONE and snap.people[p].kind == kind]
+        return ", ".join(names)
+
+    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        snap = self.snapshot
+        if snap is None or not index.isValid():
+            return None
+        row, col = index.row(), index.column()
+        d = self.first_day + col // 2
+        s = 2 * d + col % 2
+        if row < CALL_ROWS:
+            if role == Qt.ItemDataRole.DisplayRole:
+                return self._call_text(row, d) if col % 2 == 0 else ""
+            if role == Qt.ItemDataRole.ToolTipRole:
+                text = self._call_text(row, d)
+                who = "Faculty" if row == ROW_FACULTY_CALL else "Resident"
+                return f"{who} call, night of {snap.date_of(d):%a %b %d}: {text or 'nobody'}"
+            if role == Qt.ItemDataRole.BackgroundRole:
+                return SHADE if self._shaded(col) else CALL_ROW_COLOUR
+            if role == ShadedRole:
+                return self._shaded(col)
+            if role == DateRole:
+                return snap.date_of(d)
+            return None
+        p = row - CALL_ROWS
+        a = int(snap.codes[p, s])
+        if role == Qt.ItemDataRole.DisplayRole:
+            return snap.activities[a].code if a >= 0 else ""
+        if role == Qt.ItemDataRole.BackgroundRole:
+            if a >= 0:
+                return self._bg[a]
+            return SHADE if self._shaded(col) else None
+        if role == Qt.ItemDataRole.ForegroundRole:
+            return self._fg[a] if a >= 0 else None
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return self._tooltip(p, d, s, a, (row, col))
+        if role == Qt.ItemDataRole.AccessibleTextRole:
+            who = snap.people[p].name
+            what = snap.activities[a].name if a >= 0 else "nothing"
+            return f"{who}, {snap.date_of(d):%A %B %d} {SLOT_NAMES[col % 2]}: {what}"
+        if role == Qt.ItemDataRole.TextAlignmentRole:
+            return int(Qt.AlignmentFlag.AlignCenter)
+        if role == LockedRole:
+            return bool(a >= 0 and int(snap.source[p, s]) in LOCKED_SOURCES)
+        if role == ShadedRole:
+            return self._shaded(col)
+        if role == PersonIdRole:
+            return snap.people[p].id
+        if role == DateRole:
+            return snap.date_of(d)
+        if role == SlotRole:
+            return col % 2
+        if role == ActivityIdRole:
+            return snap.activities[a].id if a >= 0 else None
+        if role == Qt.ItemDataRole.UserRole:
+            return self._marks.get((row, col))
+        return None
+
+    def _shaded(self, col: int) -> bool:
+        assert self.snapshot is not None
+        return self._weekday[col // 2] >= 5 or bool(self.snapshot.holiday[self.first_day + col // 2])
+
+    def _tooltip(self, p: int, d: int, s: int, a: int, cell: tuple[int, int]) -> str:
+        snap = self.snapshot
+        assert snap is not None
+        day = snap.date_of(d)
+        lines = [f"{snap.people[p].name} — {day:%a %b %d} {SLOT_NAMES[s % 2]}"]
+        if a >= 0:
+            act = snap.activities[a]
+            src = SOURCE_NAMES.get(int(snap.source[p, s]), "unknown")
+            lock = "locked" if int(snap.source[p, s]) in LOCKED_SOURCES else "not locked"
+            lines.append(f"{act.name} ({act.code})")
+            lines.append(f"Source: {src}, {lock}")
+        else:
+            lines.append("Nothing assigned")
+        if snap.holiday[d]:
+            lines.append("Holiday")
+        if snap.absent[p, d]:
+            lines.append("Approved absence")
+        if cell in self._marks:
+            lines.append(self._marks[cell])
+        return "\n".join(lines)
+
+    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        snap = self.snapshot
+        if snap is None:
+            return None
+        if orientation == Qt.Orientation.Horizontal:
+            if not 0 <= section < 2 * self.n_days:
+                return None
+            day = self.day_of_column(section)
+            if role == Qt.ItemDataRole.DisplayRole:
+                return f"{day:%a}\n{day.day} {day:%b}\n{SLOT_NAMES[section % 2]}"
+            if role == Qt.ItemDataRole.ToolTipRole:
+                hol = " (holiday)" if snap.holiday[snap.day_of(day)] else ""
+                return f"{day:%A %B %d, %Y} {SLOT_NAMES[section % 2]}{hol}"
+            if role == Qt.ItemDataRole.BackgroundRole:
+                return SHADE if self._shaded(section) else None
+            if role == DateRole:
+                return day
+            return None
+        if not 0 <= section < CALL_ROWS + snap.n_people:
+            return None
+        if section < CALL_ROWS:
+            if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.ToolTipRole):
+                return "Faculty call" if section == ROW_FACULTY_CALL else "Resident call"
+            return None
+        person = snap.people[section - CALL_ROWS]
+        if role == Qt.ItemDataRole.DisplayRole:
+            tag = f"PGY-{person.pgy}" if person.kind == "resident" else person.kind.capitalize()
+            return f"{person.name}  ·  {tag}"
+        if role == Qt.ItemDataRole.ToolTipRole:
+            role_text = f", {person.faculty_role}" if person.faculty_role else ""
+            return f"{person.name} ({person.kind}{role_text})"
+        if role == PersonIdRole:
+            return person.id
+        if role == PgyRole:
+            return person.pgy
+        if role == KindRole:
+            return person.kind
+        return None
+
+
+class BlockFilterProxy(QSortFilterProxyModel):
+    """Filters the grid's person rows by name, PGY (0 = faculty/staff), rotation and activity.
+    The call rows always stay."""
+
+    def __init__(self, parent: Any = None) -> None:
+        super().__init__(parent)
+        self.name = ""
+        self.pgy: int | None = None  # None = everyone; 0 = faculty and staff
+        self.rotation_people: set[str] | None = None  # people on the chosen rotation
+        self.activity_index: int | None = None  # snapshot activity index
+
+    def set_filter(self, *, name: str | None = None, pgy: int | None | str = "keep",
+                   rotation_people: set[str] | None | str = "keep", activity_index: int | None | str = "keep") -> None:
+        if name is not None:
+            self.name = name.strip().lower()
+        if pgy != "keep":
+            self.pgy = pgy  # type: ignore[assignment]
+        if rotation_people != "keep":
+            self.rotation_people = rotation_people  # type: ignore[assignment]
+        if activity_index != "keep":
+            self.activity_index = activity_index  # type: ignore[assignment]
+        self.invalidateFilter()
+
+    def filterAcceptsRow(self, source_row: int, source_parent: Index) -> bool:
+        model = self.sourceModel()
+        if not isinstance(model, BlockGridModel) or model.snapshot is None:
+            return True
+        p = model.person_row(source_row)
+        if p < 0:
+            return True
+        snap = model.snapshot
+        person = snap.people[p]
+        if self.name and self.name not in person.name.lower():
+            return False
+        if self.pgy is not None and person.pgy != self.pgy:
+            return False
+        if self.rotation_people is not None and person.id not in self.rotation_people:
+            return False
+        if self.activity_index is not None:
+            s0 = 2 * model.first_day
+            if not (snap.codes[p, s0: s0 + 2 * model.n_days] == self.activity_index).any():
+                return False
+        return True

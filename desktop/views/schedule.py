@@ -1,0 +1,577 @@
+"""The block grid page: the grid, its filters and legend, block navigation, editing, and the
+compliance panel of the block.
+
+Editing (all through ProgramSession, which calls core.services.schedule):
+- type an activity code (or press Enter / F2) on selected cells: a small picker opens; while
+  typing, the compliance engine's incremental check marks the cells and names the rule that the
+  assignment would break; Enter assigns, Escape cancels;
+- Delete or Backspace clears the selected cells;
+- the context menu assigns an activity (entries that would break a rule carry a warning and a
+  tooltip naming the rule and the number), clears, or sets a resident's rotation for the block.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from PySide6.QtCore import QDate, QItemSelection, QItemSelectionModel, QModelIndex, QPoint, QRect, Qt, Signal
+from PySide6.QtGui import QAction, QColor, QKeyEvent, QKeySequence, QPainter, QPen, QPolygon
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QComboBox,
+    QCompleter,
+    QDateEdit,
+    QFrame,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QMenu,
+    QPushButton,
+    QSplitter,
+    QStyle,
+    QStyledItemDelegate,
+    QStyleOptionViewItem,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from desktop.colours import text_colour_for
+from desktop.models.block_grid import (
+    CALL_ROWS,
+    BlockFilterProxy,
+    BlockGridModel,
+    LockedRole,
+)
+from desktop.models.violations import ViolationFilterProxy, ViolationRole, ViolationsModel
+from desktop.program import BlockData, ProgramData, ProgramSession
+
+Edit = tuple[str, dt.date, int, str | None]
+MARK_COLOUR = QColor("#e00000")
+
+
+def describe_check(check: Any) -> str:
+    """One line per rule the change would break: 'Would break H80: <message>'."""
+    if check is None:
+        return ""
+    lines = [f"Would break {v.rule} ({v.severity}): {v.message}" for v in check.added]
+    if check.removed and not check.added:
+        lines.append(f"Resolves {len(check.removed)} violation(s).")
+    return "\n".join(lines)
+
+
+class CellDelegate(QStyledItemDelegate):
+    """Paints a grid cell: activity colour, code in contrasting text, a lock mark for preload and
+    manual cells, a red frame on cells the live check marks."""
+
+    def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: QModelIndex) -> None:
+        painter.save()
+        rect = option.rect
+        bg = index.data(Qt.ItemDataRole.BackgroundRole)
+        if isinstance(bg, QColor):
+            painter.fillRect(rect, bg)
+        fg = index.data(Qt.ItemDataRole.ForegroundRole)
+        if not isinstance(fg, QColor):
+            fg = option.palette.color(option.palette.ColorRole.Text)
+        if option.state & QStyle.StateFlag.State_Selected:
+            hl = QColor(option.palette.color(option.palette.ColorRole.Highlight))
+            hl.setAlpha(110)
+            painter.fillRect(rect, hl)
+            if not isinstance(bg, QColor):
+                fg = QColor(text_colour_for(hl.name()))
+        text = index.data(Qt.ItemDataRole.DisplayRole)
+        if text:
+            painter.setPen(fg)
+            painter.setFont(option.font)
+            painter.drawText(rect.adjusted(2, 0, -2, 0), int(Qt.AlignmentFlag.AlignCenter), str(text))
+        if index.data(LockedRole):
+            size = max(4, rect.height() // 4)
+            tri = QPolygon([QPoint(rect.right() - size, rect.top()), QPoint(rect.right(), rect.top()),
+                            QPoint(rect.right(), rect.top() + size)])
+            painter.setPen(Qt.PenStyle.NoPen)
+            painter.setBrush(fg)
+            painter.drawPolygon(tri)
+        if index.data(Qt.ItemDataRole.UserRole):
+            painter.setPen(QPen(MARK_COLOUR, 2))
+            painter.setBrush(Qt.BrushStyle.NoBrush)
+            painter.drawRect(QRect(rect).adjusted(1, 1, -1, -1))
+        painter.restore()
+
+
+class GridView(QTableView):
+    """The grid's table view: keyboard editing keys are turned into signals."""
+
+    type_code = Signal(str)
+    clear_requested = Signal()
+    pick_requested = Signal()
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        key = event.key()
+        if key in (Qt.Key.Key_Delete, Qt.Key.Key_Backspace):
+            self.clear_requested.emit()
+            return
+        if key in (Qt.Key.Key_Return, Qt.Key.Key_Enter, Qt.Key.Key_F2):
+            self.pick_requested.emit()
+            return
+        text = event.text()
+        mods = event.modifiers() & ~Qt.KeyboardModifier.ShiftModifier & ~Qt.KeyboardModifier.KeypadModifier
+        if text and text.isalnum() and mods == Qt.KeyboardModifier.NoModifier:
+            self.type_code.emit(text)
+            return
+        super().keyPressEvent(event)
+
+
+class AssignPicker(QFrame):
+    """The small 'type a code' box over the grid, with the live compliance check."""
+
+    accepted = Signal(str)
+    cancelled = Signal()
+    code_changed = Signal(str)
+
+    def __init__(self, parent: QWidget) -> None:
+        super().__init__(parent)
+        self.setFrameShape(QFrame.Shape.StyledPanel)
+        self.setAutoFillBackground(True)
+        self.setAccessibleName("Assign activity")
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(6, 6, 6, 6)
+        self.edit = QLineEdit(self)
+        self.edit.setPlaceholderText("Activity code, Enter to assign, Esc to cancel")
+        self.edit.setAccessibleName("Activity code")
+        self.info = QLabel(self)
+        self.info.setWordWrap(True)
+        self.info.setAccessibleName("Rule check of the chosen activity")
+        lay.addWidget(QLabel("Assign activity:", self))
+        lay.addWidget(self.edit)
+        lay.addWidget(self.info)
+        self.edit.textChanged.connect(self.code_changed)
+        self.edit.returnPressed.connect(lambda: self.accepted.emit(self.edit.text()))
+        self.setMinimumWidth(320)
+        self.hide()
+
+    def set_codes(self, codes: list[str]) -> None:
+        comp = QCompleter(codes, self)
+        comp.setCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
+        self.edit.setCompleter(comp)
+
+    def open_with(self, text: str) -> None:
+        self.edit.setText(text)
+        self.info.setText("")
+        self.adjustSize()
+        self.move(20, 60)
+        self.show()
+        self.raise_()
+        self.edit.setFocus()
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        if event.key() == Qt.Key.Key_Escape:
+            self.hide()
+            self.cancelled.emit()
+            return
+        super().keyPressEvent(event)
+
+
+class SchedulePage(QWidget):
+    """Block grid + toolbar + legend + compliance panel."""
+
+    violation_activated = Signal(object)
+
+    def __init__(self, session: ProgramSession, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.session = session
+        self.zoom = 1.0
+        self._focus_after_load: dt.date | None = None
+        self.model = BlockGridModel(self)
+        self.proxy = BlockFilterProxy(self)
+        self.proxy.setSourceModel(self.model)
+
+        # toolbar
+        self.prev_button = QPushButton("◀ Previous block", self)
+        self.prev_button.setAccessibleName("Previous block")
+        self.next_button = QPushButton("Next block ▶", self)
+        self.next_button.setAccessibleName("Next block")
+        self.title = QLabel("No block loaded", self)
+        self.title.setAccessibleName("Block shown")
+        self.date_edit = QDateEdit(self)
+        self.date_edit.setCalendarPopup(True)
+        self.date_edit.setDisplayFormat("yyyy-MM-dd")
+        self.date_edit.setAccessibleName("Jump to date")
+        self.go_button = QPushButton("Go", self)
+        self.go_button.setAccessibleName("Jump to the date")
+        self.name_filter = QLineEdit(self)
+        self.name_filter.setPlaceholderText("Filter people…")
+        self.name_filter.setAccessibleName("Filter by name")
+        self.name_filter.setClearButtonEnabled(True)
+        self.pgy_filter = QComboBox(self)
+        self.pgy_filter.setAccessibleName("Filter by PGY")
+        self.rotation_filter = QComboBox(self)
+        self.rotation_filter.setAccessibleName("Filter by rotation")
+        self.activity_filter = QComboBox(self)
+        self.activity_filter.setAccessibleName("Filter by activity")
+
+        bar = QHBoxLayout()
+        for w in (self.prev_button, self.title, self.next_button):
+            bar.addWidget(w)
+        bar.addSpacing(12)
+        bar.addWidget(QLabel("Date:", self))
+        bar.addWidget(self.date_edit)
+        bar.addWidget(self.go_button)
+        bar.addStretch(1)
+        filters = QHBoxLayout()
+        for label, w in (("Person:", self.name_filter), ("PGY:", self.pgy_filter),
+                         ("Rotation:", self.rotation_filter), ("Activity:", self.activity_filter)):
+            filters.addWidget(QLabel(label, self))
+            filters.addWidget(w)
+        filters.addStretch(1)
+
+        # grid
+        self.view = GridView(self)
+        self.view.setObjectName("blockGrid")
+        self.view.setAccessibleName("Block grid")
+        self.view.setModel(self.proxy)
+        self.view.setItemDelegate(CellDelegate(self.view))
+        self.view.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+        self.view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.view.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.view.setWordWrap(False)
+        self.view.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
+        self.view.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
+        self.view.verticalHeader().setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.legend = QLabel(self)
+        self.legend.setWordWrap(True)
+        self.legend.setAccessibleName("Legend of activities")
+        self.picker = AssignPicker(self)
+
+        # compliance panel
+        self.panel_model = ViolationsModel(self)
+        self.panel_proxy = ViolationFilterProxy(self)
+        self.panel_proxy.setSourceModel(self.panel_model)
+        self.panel = QTableView(self)
+        self.panel.setObjectName("compliancePanel")
+        self.panel.setAccessibleName("Compliance panel: violations in this block")
+        self.panel.setModel(self.panel_proxy)
+        self.panel.setSortingEnabled(True)
+        self.panel.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.panel.horizontalHeader().setStretchLastSection(True)
+        self.panel_title = QLabel("Compliance", self)
+        self.panel_title.setAccessibleName("Compliance summary")
+        panel_box = QWidget(self)
+        pl = QVBoxLayout(panel_box)
+        pl.setContentsMargins(0, 0, 0, 0)
+        pl.addWidget(self.panel_title)
+        pl.addWidget(self.panel)
+
+        split = QSplitter(Qt.Orientation.Vertical, self)
+        split.addWidget(self.view)
+        split.addWidget(panel_box)
+        split.setStretchFactor(0, 4)
+        split.setStretchFactor(1, 1)
+        lay = QVBoxLayout(self)
+        lay.addLayout(bar)
+        lay.addLayout(filters)
+        lay.addWidget(split, 1)
+        lay.addWidget(self.legend)
+
+        self.prev_button.clicked.connect(lambda: self.session.step_block(-1))
+        self.next_button.clicked.connect(lambda: self.session.step_block(1))
+        self.go_button.clicked.connect(self.jump_to_date)
+        self.date_edit.editingFinished.connect(self.jump_to_date)
+        self.name_filter.textChanged.connect(lambda t: self.proxy.set_filter(name=t))
+        self.pgy_filter.currentIndexChanged.connect(self._pgy_changed)
+        self.rotation_filter.currentIndexChanged.connect(self._rotation_changed)
+        self.activity_filter.currentIndexChanged.connect(self._activity_changed)
+        self.view.type_code.connect(self.open_picker)
+        self.view.pick_requested.connect(lambda: self.open_picker(""))
+        self.view.clear_requested.connect(self.clear_selection)
+        self.view.customContextMenuRequested.connect(self._context_menu)
+        self.view.verticalHeader().customContextMenuRequested.connect(self._header_menu)
+        self.picker.code_changed.connect(self._live_check)
+        self.picker.accepted.connect(self._picker_accepted)
+        self.picker.cancelled.connect(self._picker_closed)
+        self.panel.doubleClicked.connect(self._panel_activated)
+        self.panel.activated.connect(self._panel_activated)
+        session.block_loaded.connect(self.show_block)
+        session.slots_changed.connect(self._slots_changed)
+        session.violations_changed.connect(self._violations_changed)
+        session.opened.connect(self.set_program)
+        session.catalog_changed.connect(self.set_program)
+        self.apply_zoom()
+
+    # ------------------------------------------------------------------------------ loading
+    def set_program(self, data: ProgramData) -> None:
+        self.picker.set_codes([a.code for a in data.activities if not a.archived])
+        self._fill_combo(self.pgy_filter, [("Everyone", None), *[(f"PGY-{p}", p) for p in range(8, 0, -1)
+                                                                   if any(x.pgy == p for x in data.people)],
+                                           ("Faculty and staff", 0)])
+        self._fill_combo(self.rotation_filter, [("All rotations", None), *[(f"{r.code} — {r.name}", r.id)
+                                                                          for r in data.rotations]])
+        self._fill_combo(self.activity_filter, [("All activities", None), *[(f"{a.code} — {a.name}", a.id)
+                                                                           for a in data.activities if not a.archived]])
+        self.legend.setText(self._legend_html(data))
+
+    @staticmethod
+    def _fill_combo(combo: QComboBox, items: list[tuple[str, Any]]) -> None:
+        current = combo.currentData()
+        combo.blockSignals(True)
+        combo.clear()
+        for text, value in items:
+            combo.addItem(text, value)
+        i = combo.findData(current)
+        combo.setCurrentIndex(max(i, 0))
+        combo.blockSignals(False)
+
+    @staticmethod
+    def _legend_html(data: ProgramData) -> str:
+        parts = []
+        for a in data.activities:
+            if a.archived:
+                continue
+            fg = text_colour_for(a.colour)
+            parts.append(f'<span style="background:{a.colour};color:{fg}">&nbsp;{a.code}&nbsp;</span>&nbsp;{a.name}')
+        return "Legend: " + " &nbsp; ".join(parts) + " &nbsp; ◥ = locked (preload / manual)"
+
+    def show_block(self, block: BlockData) -> None:
+        self.model.set_block(block.snapshot, block.first_day, block.n_days)
+        b = block.block
+        self.title.setText(f"Block {b.number}: {b.start:%b %d} – {b.end:%b %d, %Y}")
+        self.date_edit.blockSignals(True)
+        self.date_edit.setDate(QDate(b.start.year, b.start.month, b.start.day))
+        self.date_edit.blockSignals(False)
+        self.view.clearSpans()
+        for d in range(block.n_days):
+            for r in range(CALL_ROWS):
+                self.view.setSpan(r, 2 * d, 1, 2)
+        self._rotation_changed()
+        self._activity_changed()
+        self.panel_model.set_violations(block.violations, keep=block.in_block)
+        self._update_panel_title()
+        self.apply_zoom()
+        if self._focus_after_load is not None:
+            self.focus_date(self._focus_after_load)
+            self._focus_after_load = None
+
+    def _slots_changed(self, people: set[str], dates: set[dt.date]) -> None:
+        if self.session.block is not None:
+            self.model.update_snapshot(self.session.block.snapshot, people, dates)
+            if self.proxy.activity_index is not None or self.proxy.rotation_people is not None:
+                self.proxy.invalidateFilter()
+
+    def _violations_changed(self, added: tuple[Any, ...], removed: tuple[Any, ...]) -> None:
+        if self.session.block is not None:
+            self.panel_model.keep = self.session.block.in_block
+        self.panel_model.apply_change(added, removed)
+        self._update_panel_title()
+
+    def _update_panel_title(self) -> None:
+        rows = self.panel_model.rows
+        if not rows:
+            self.panel_title.setText("Compliance: no rule broken in this block.")
+            return
+        by = {s: sum(1 for v in rows if v.severity == s) for s in ("critical", "high", "warning")}
+        self.panel_title.setText(
+            f"Compliance: {len(rows)} violation(s) in this block — {by['critical']} critical, "
+            f"{by['high']} high, {by['warning']} warning(s)")
+
+    # ------------------------------------------------------------------------------ filters
+    def _pgy_changed(self) -> None:
+        self.proxy.set_filter(pgy=self.pgy_filter.currentData())
+
+    def _rotation_changed(self) -> None:
+        rid = self.rotation_filter.currentData()
+        block = self.session.block
+        if rid is None or block is None:
+            self.proxy.set_filter(rotation_people=None)
+        else:
+            self.proxy.set_filter(rotation_people={p for p, rots in block.rotations.items() if rid in rots})
+
+    def _activity_changed(self) -> None:
+        aid = self.activity_filter.currentData()
+        snap = self.model.snapshot
+        self.proxy.set_filter(activity_index=None if aid is None or snap is None else snap.activity_index.get(aid, -2))
+
+    # ------------------------------------------------------------------------------ navigation
+    def jump_to_date(self) -> None:
+        q = self.date_edit.date()
+        day = dt.date(q.year(), q.month(), q.day())
+        if not self.session.go_to_date(day):
+            self.session.message.emit(f"No block of this program contains {day:%b %d, %Y}.")
+            return
+        self._focus_after_load = day
+        if self.session.block is not None and self.session.block.block.start <= day <= self.session.block.block.end:
+            self.focus_date(day)
+
+    def focus_date(self, day: dt.date) -> None:
+        cols = self.model.columns_of(day)
+        if cols:
+            ix = self.proxy.mapFromSource(self.model.index(CALL_ROWS, cols[0]))
+            self.view.scrollTo(ix)
+
+    def apply_zoom(self, factor: float | None = None) -> None:
+        if factor is not None:
+            self.zoom = min(2.5, max(0.5, factor))
+        font = self.font()
+        font.setPointSizeF(max(6.0, 9.0 * self.zoom))
+        self.view.setFont(font)
+        self.view.horizontalHeader().setDefaultSectionSize(int(36 * self.zoom))
+        self.view.verticalHeader().setDefaultSectionSize(int(22 * self.zoom))
+
+    # ------------------------------------------------------------------------------ editing
+    def selected_cells(self) -> list[tuple[str, dt.date, int]]:
+        out = []
+        for ix in self.view.selectionModel().selectedIndexes():
+            cell = self.model.cell(self.proxy.mapToSource(ix))
+            if cell is not None:
+                out.append(cell)
+        return sorted(set(out), key=lambda c: (c[0], c[1], c[2]))
+
+    def _edits_for(self, activity_id: str | None) -> list[Edit]:
+        return [(p, d, s, activity_id) for p, d, s in self.selected_cells()]
+
+    def open_picker(self, text: str) -> None:
+        if not self.selected_cells():
+            return
+        self.picker.open_with(text)
+        self._live_check(text)
+
+    def _live_check(self, code: str) -> None:
+        data = self.session.data
+        act = data.activity_by_code(code) if data is not None and code.strip() else None
+        if act is None:
+            self.picker.info.setText("Type a code: " + ", ".join(a.code for a in (data.activities if data else ())
+                                                                  if not a.archived)[:200] if not code.strip()
+                                     else f"No activity has the code {code.strip()!r}.")
+            self.model.set_marks({})
+            return
+        check = self.session.check(self._edits_for(act.id))
+        text = describe_check(check) or f"{act.name}: no rule broken."
+        self.picker.info.setText(text)
+        self.picker.info.setToolTip(text)
+        self._mark_cells(check)
+
+    def _mark_cells(self, check: Any) -> None:
+        marks: dict[tuple[int, int], str] = {}
+        if check is not None and check.added:
+            text = describe_check(check)
+            for p, d, s in self.selected_cells():
+                cols = self.model.columns_of(d)
+                if cols:
+                    marks[(self.model.row_of(p), cols[s])] = text
+        self.model.set_marks(marks)
+
+    def _picker_accepted(self, code: str) -> None:
+        data = self.session.data
+        act = data.activity_by_code(code) if data is not None else None
+        if act is None:
+            self.picker.info.setText(f"No activity has the code {code.strip()!r}.")
+            return
+        self.picker.hide()
+        self._picker_closed()
+        self.assign(act.id)
+
+    def _picker_closed(self) -> None:
+        self.model.set_marks({})
+        self.view.setFocus()
+
+    def assign(self, activity_id: str | None) -> None:
+        edits = self._edits_for(activity_id)
+        if edits:
+            self.session.assign(edits)
+
+    def clear_selection(self) -> None:
+        self.assign(None)
+
+    def _context_menu(self, pos: QPoint) -> None:
+        menu = self.build_context_menu()
+        menu.exec(self.view.viewport().mapToGlobal(pos))
+
+    def build_context_menu(self) -> QMenu:
+        menu = QMenu(self)
+        data = self.session.data
+        cells = self.selected_cells()
+        sub = menu.addMenu("Assign activity")
+        sub.setToolTipsVisible(True)
+        if data is not None and cells:
+            for act in [a for a in data.activities if not a.archived][:60]:
+                check = self.session.check([(p, d, s, act.id) for p, d, s in cells])
+                warn = bool(check is not None and check.added)
+                action = QAction(("⚠ " if warn else "") + f"{act.code} — {act.name}", menu)
+                action.setToolTip(describe_check(check) or "No rule broken.")
+                action.setData(act.id)
+                action.triggered.connect(lambda _=False, aid=act.id: self.assign(aid))
+                sub.addAction(action)
+        clear = menu.addAction("Clear")
+        clear.setShortcut(QKeySequence(Qt.Key.Key_Delete))
+        clear.triggered.connect(self.clear_selection)
+        clear.setEnabled(bool(cells))
+        people = {p for p, _d, _s in cells}
+        if data is not None and len(people) == 1:
+            self._add_rotation_menu(menu, next(iter(people)))
+        return menu
+
+    def _add_rotation_menu(self, menu: QMenu, person_id: str) -> None:
+        data, block = self.session.data, self.session.block
+        if data is None or block is None:
+            return
+        person = next((p for p in data.people if p.id == person_id), None)
+        if person is None or person.kind != "resident":
+            return
+        sub = menu.addMenu(f"Set rotation for block {block.block.number}")
+        for r in data.rotations:
+            if r.eligible_pgy and person.pgy not in r.eligible_pgy:
+                continue
+            a = sub.addAction(f"{r.code} — {r.name}")
+            a.triggered.connect(lambda _=False, rid=r.id: self.session.set_rotation(person_id, block.block.id, rid))
+
+    def _header_menu(self, pos: QPoint) -> None:
+        row = self.proxy.mapToSource(self.proxy.index(self.view.verticalHeader().logicalIndexAt(pos), 0)).row()
+        p = self.model.person_row(row)
+        if p < 0 or self.model.snapshot is None:
+            return
+        menu = QMenu(self)
+        self._add_rotation_menu(menu, self.model.snapshot.people[p].id)
+        if not menu.isEmpty():
+            menu.exec(self.view.verticalHeader().mapToGlobal(pos))
+
+    # ------------------------------------------------------------------------------ panel
+    def _panel_activated(self, index: QModelIndex) -> None:
+        v = self.panel_proxy.data(index, ViolationRole)
+        if v is not None:
+            self.select_violation(v)
+
+    def select_violation(self, v: Any) -> bool:
+        """Select the grid cells a violation covers (its person over its period, or its slot)."""
+        snap = self.model.snapshot
+        if snap is None:
+            return False
+        start = v.start.date() if isinstance(v.start, dt.datetime) else v.start
+        end = v.end.date() if isinstance(v.end, dt.datetime) else v.end
+        if v.person_id:
+            rows = [self.model.row_of(v.person_id)]
+        else:
+            rows = [CALL_ROWS + p for p in range(snap.n_people)
+                    if v.day is not None and v.slot is not None
+                    and snap.codes[p, 2 * snap.day_of(v.day) + v.slot] >= 0
+                    and snap.activities[snap.codes[p, 2 * snap.day_of(v.day) + v.slot]].code == v.activity_code]
+        cols = []
+        day = start
+        while day <= end:
+            cols.extend(self.model.columns_of(day) if v.slot is None else
+                        [c for c in self.model.columns_of(day) if c % 2 == v.slot])
+            day += dt.timedelta(days=1)
+        rows = [r for r in rows if r >= 0]
+        if not rows or not cols:
+            return False
+        sel = QItemSelection()
+        for r in rows:
+            a = self.proxy.mapFromSource(self.model.index(r, min(cols)))
+            b = self.proxy.mapFromSource(self.model.index(r, max(cols)))
+            if a.isValid() and b.isValid():
+                sel.select(a, b)
+        sm = self.view.selectionModel()
+        sm.select(sel, QItemSelectionModel.SelectionFlag.ClearAndSelect)
+        if not sel.isEmpty():
+            self.view.scrollTo(sel.indexes()[0])
+        self.view.setFocus()
+        return not sel.isEmpty()
