@@ -26,6 +26,7 @@ COMMAND_MODULES = [
     "core.commands.demo",
     "core.commands.validate",
     "core.commands.solver",
+    "core.commands.swaps",
 ]
 
 EXIT_OK = 0

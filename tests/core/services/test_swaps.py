@@ -278,3 +278,33 @@ def test_property_execute_then_rollback_restores_state(ctx, team, give, take):
     assert swaps.get_swap(ctx, sw.id).status == "executed"
     swaps.rollback_swap(ctx, sw.id)
     assert state_of(ctx) == before
+
+
+def test_cli_swap_and_absence_flow(ctx, team, capsys):
+    """The scripting path: rsched swap request/accept/approve/execute/rollback and absence request/approve."""
+    from core.cli import main
+
+    db = ctx.engine.url.database
+    lee, kim = team["lee"], team["kim"]
+    # the CLI runs on the real clock: use nights well in the future (still academic year 2026)
+    fri, sat = dt.date(2027, 6, 4), dt.date(2027, 6, 5)
+    assert fri.weekday() == 4 and dt.date.today() < fri - dt.timedelta(days=7)
+    schedule.set_calls(ctx, [CallEdit(lee.id, fri, "in_house"), CallEdit(kim.id, sat, "in_house")])
+    assert main(["swap", "request", "trade", lee.id, "--give", f"{fri}:call", "--take", f"{sat}:call",
+                 "--with", "Dr Kim", "--db", db, "--json"]) == 0
+    import json
+
+    swap_id = json.loads(capsys.readouterr().out)["id"]
+    for argv in (["accept", swap_id, kim.id], ["approve", swap_id], ["execute", swap_id], ["rollback", swap_id]):
+        assert main(["swap", *argv, "--db", db, "--json"]) == 0, argv
+        capsys.readouterr()
+    assert swaps.get_swap(ctx, swap_id).status == "rolled_back"
+    assert main(["swap", "rollback", swap_id, "--db", db]) == 2
+    assert "Only an executed swap" in capsys.readouterr().err
+    assert main(["absence", "request", "Dr Lee", "vacation", "2026-08-03", "2026-08-07", "--db", db]) == 0
+    out = capsys.readouterr().out
+    assert "5 of 28 days away" in out
+    assert main(["absence", "request", "Dr Nobody", "vacation", "2026-08-03", "2026-08-07", "--db", db]) == 2
+    assert "Nobody called" in capsys.readouterr().err
+    assert main(["swap", "request", "giveaway", "Dr Lee", "--give", "2026-13-01:call", "--with", "Dr Kim", "--db", db]) == 2
+    assert "not a date" in capsys.readouterr().err
