@@ -253,24 +253,18 @@ def replace_arrays(snap: ScheduleSnapshot, **arrays: Any) -> ScheduleSnapshot:
 
 
 def shifted(snap: ScheduleSnapshot, days: int) -> ScheduleSnapshot:
-    """The same schedule `days` later: `days` empty days are put in front of it (same first date)."""
+    """The same schedule `days` later in the calendar: every assignment, call, absence, credential,
+    block and requirement moves with it (the arrays stay, the first date moves)."""
 
-    def pad(a: Any, fill: Any, per_day: int) -> Any:
-        extra = np.full((a.shape[0], days * per_day), fill, dtype=a.dtype)
-        return np.concatenate([extra, a], axis=1)
+    def later(d: dt.date | None) -> dt.date | None:
+        return d + dt.timedelta(days=days) if d is not None else None
 
     return make_snapshot(
-        start=snap.start, n_days=snap.n_days + days, tz=snap.time_zone,
-        people=snap.people, activities=snap.activities,
-        codes=pad(snap.codes, -1, 2), call=pad(snap.call, 0, 1), call_hours=pad(snap.call_hours, np.nan, 1),
-        absent=pad(snap.absent, False, 1), away=pad(snap.away, False, 1),
-        req_min=pad(snap.req_min, 0, 2), req_opt=pad(snap.req_opt, 0, 2), req_max=pad(snap.req_max, NO_MAX, 2),
-        credentials=tuple(
-            Credential(c.person, c.what,
-                       c.valid_from + dt.timedelta(days=days) if c.valid_from else None,
-                       c.valid_to + dt.timedelta(days=days) if c.valid_to else None)
-            for c in snap.credentials
-        ),
-        blocks=tuple(BlockSpan(b.number, b.start + days, b.end + days) for b in snap.blocks),
-        rules=snap.rules,
+        start=snap.start + dt.timedelta(days=days), n_days=snap.n_days, tz=snap.time_zone,
+        people=snap.people, activities=snap.activities, codes=snap.codes, call=snap.call,
+        call_hours=snap.call_hours, absent=snap.absent, away=snap.away, req_min=snap.req_min,
+        req_opt=snap.req_opt, req_max=snap.req_max,
+        credentials=tuple(Credential(c.person, c.what, later(c.valid_from), later(c.valid_to))
+                          for c in snap.credentials),
+        blocks=snap.blocks, rules=snap.rules,
     )
