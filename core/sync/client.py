@@ -1,0 +1,315 @@
+"""The sync client (SYNC.md "Client side" and "Protocol"). No Qt: the GUI runs it in a worker.
+
+`SyncClient.sync()` pushes the outbox in batches, then pulls the change feed page by page.
+
+- Push: the outbox's pending ops, oldest first, `push_batch` at a time. The answer is recorded in one
+  SQLite transaction: applied/merged ops become `sent`; a conflict or a rejection becomes a
+  `sync_conflict` record (both versions kept) and the local row takes the server's values (or goes
+  away, when the server never had it), keeping any later pending edits on top. A lost answer is
+  harmless: the ops stay pending and the resend gets the stored outcome.
+- Pull: each page of changes and the cursor are written in one SQLite transaction, so a crash
+  leaves either the whole page or none of it. A row with pending local ops keeps its local values
+  for those fields (they are rebased on the server's row; the server decides at push time whether
+  they merge or conflict).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+from sqlalchemy import Engine, Table, delete, func, select, update
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from core.services.base import HybridClock
+from core.store import models as m
+from core.store.db import session_factory
+from core.sync.auth import Credentials, SyncError
+from core.sync.rows import TABLES, RowError, decode_fields, decode_row, natural_key
+
+PUSH_BATCH = 500
+PAGE_SIZE = 1000
+
+
+def _utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+@dataclass(frozen=True)
+class SyncReport:
+    pushed: int
+    applied: int
+    conflicts: int
+    rejected: int
+    pulled: int
+    cursor: int
+    at: dt.datetime
+
+
+def get_state(session: Session, key: str) -> str | None:
+    row = session.get(m.SyncState, key)
+    return row.value if row is not None else None
+
+
+def set_state(session: Session, key: str, value: str) -> None:
+    row = session.get(m.SyncState, key)
+    if row is None:
+        session.add(m.SyncState(key=key, value=value))
+    else:
+        row.value = value
+
+
+def pending_count(engine: Engine) -> int:
+    with session_factory(engine)() as s:
+        return int(s.scalar(select(func.count()).select_from(m.OutboxRecord)
+                            .where(m.OutboxRecord.status == "pending")) or 0)
+
+
+def _pending_overlay(session: Session, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], dict[str, Any]]:
+    """Per row with pending local ops: the fields those ops set (later ops win), JSON values."""
+    ids = sorted({rid for _t, rid in keys})
+    out: dict[tuple[str, str], dict[str, Any]] = {}
+    for i in range(0, len(ids), 900):
+        q = (select(m.OutboxRecord.table_name, m.OutboxRecord.row_id, m.OutboxRecord.op, m.OutboxRecord.fields)
+             .where(m.OutboxRecord.status == "pending", m.OutboxRecord.row_id.in_(ids[i : i + 900]))
+             .order_by(m.OutboxRecord.seq))
+        for table, row_id, op, fields in session.execute(q):
+            overlay = out.setdefault((table, row_id), {})
+            overlay.update({k: v for k, v in (fields or {}).items() if k not in ("id", "version")})
+            if op == "delete":
+                overlay["deleted"] = True
+    return out
+
+
+def _upsert(session: Session, table: Table, rows: Sequence[dict[str, Any]]) -> None:
+    stmt = sqlite_insert(table)
+    cols = {c.name: stmt.excluded[c.name] for c in table.columns if c.name != "id"}
+    session.execute(stmt.on_conflict_do_update(index_elements=[table.c.id], set_=cols), list(rows))
+
+
+class SyncClient:
+    """Synchronises one program database with one program on a server."""
+
+    def __init__(self, engine: Engine, credentials: Credentials, program_id: str, *,
+                 push_batch: int = PUSH_BATCH, page_size: int = PAGE_SIZE,
+                 clock: Callable[[], dt.datetime] = _utcnow) -> None:
+        self.engine = engine
+        self.credentials = credentials
+        self.program_id = program_id
+        self.push_batch = push_batch
+        self.page_size = page_size
+        self.clock = clock
+        self.sessions = session_factory(engine)
+
+    # --------------------------------------------------------------------------------- state
+    def node(self) -> str:
+        with self.sessions() as s:
+            value = get_state(s, "node")
+            if value is None:
+                value = uuid.uuid4().hex
+                set_state(s, "node", value)
+                s.commit()
+            return value
+
+    def cursor(self) -> int:
+        with self.sessions() as s:
+            return int(get_state(s, f"cursor:{self.program_id}") or 0)
+
+    def last_sync(self) -> dt.datetime | None:
+        with self.sessions() as s:
+            v = get_state(s, "last_sync")
+            return dt.datetime.fromisoformat(v) if v else None
+
+    # ---------------------------------------------------------------------------------- sync
+    def sync(self) -> SyncReport:
+        """Push everything pending, then pull everything new."""
+        pushed, applied, conflicts, rejected = self.push()
+        pulled = self.pull()
+        now = self.clock()
+        with self.sessions() as s:
+            set_state(s, "last_sync", now.isoformat())
+            set_state(s, "last_server", self.credentials.server_url)
+            s.commit()
+        return SyncReport(pushed, applied, conflicts, rejected, pulled, self.cursor(), now)
+
+    # ---------------------------------------------------------------------------------- push
+    def push(self) -> tuple[int, int, int, int]:
+        node = self.node()
+        pushed = applied = conflicts = rejected = 0
+        while True:
+            with self.sessions() as s:
+                ops = list(s.scalars(select(m.OutboxRecord).where(m.OutboxRecord.status == "pending")
+                                     .order_by(m.OutboxRecord.seq).limit(self.push_batch)))
+            if not ops:
+                return pushed, applied, conflicts, rejected
+            body = {"node": node, "ops": [
+                {"op_id": o.op_id, "table": o.table_name, "row_id": o.row_id, "op": o.op,
+                 "base_version": o.base_version, "fields": o.fields, "hlc": o.hlc} for o in ops]}
+            r = self.credentials.request("POST", f"/v1/programs/{self.program_id}/push", json=body)
+            results = r.json()["results"]
+            counts = self._record_push(ops, results)
+            pushed += len(ops)
+            applied += counts["applied"]
+            conflicts += counts["conflict"]
+            rejected += counts["rejected"]
+
+    def _record_push(self, ops: Sequence[m.OutboxRecord], results: Sequence[dict[str, Any]]) -> dict[str, int]:
+        by_id = {o.op_id: o for o in ops}
+        counts = {"applied": 0, "conflict": 0, "rejected": 0}
+        with self.sessions() as s, s.begin():
+            refused: dict[tuple[str, str], dict[str, Any] | None] = {}
+            for res in results:
+                op = by_id.get(res["op_id"])
+                if op is None:
+                    continue
+                status = res["status"]
+                if status in ("applied", "merged"):
+                    s.execute(update(m.OutboxRecord).where(m.OutboxRecord.seq == op.seq).values(status="sent"))
+                    counts["applied"] += 1
+                    continue
+                counts[status] += 1
+                s.execute(update(m.OutboxRecord).where(m.OutboxRecord.seq == op.seq).values(status=status))
+                row = res.get("server_row")
+                s.add(m.SyncConflict(
+                    op_id=op.op_id, kind=status, table_name=op.table_name, row_id=op.row_id, op=op.op,
+                    local_fields=op.fields, local_previous=op.previous, local_hlc=op.hlc,
+                    server_row=row["data"] if row else None, server_version=row["version"] if row else None,
+                    server_actor=row["actor"] if row else None,
+                    server_at=dt.datetime.fromisoformat(row["at"].replace("Z", "+00:00")) if row else None,
+                    reason=res.get("reason") or "", created_at=self.clock(),
+                ))
+                refused[(op.table_name, op.row_id)] = row["data"] if row else None
+            if refused:
+                s.flush()
+                self._reset_rows(s, refused)
+        return counts
+
+    def _reset_rows(self, s: Session, rows: dict[tuple[str, str], dict[str, Any] | None]) -> None:
+        """Give refused rows the server's values (keeping later pending edits), or remove them."""
+        overlay = _pending_overlay(s, rows.keys())
+        gone: list[tuple[str, str]] = []
+        for key, data in rows.items():
+            table, row_id = key
+            if data is None:
+                if key not in overlay:
+                    gone.append(key)
+                continue
+            values = decode_row(table, data)
+            if key in overlay:
+                values.update(decode_fields(table, overlay[key]))
+            _upsert(s, TABLES[table].table, [values])
+        for table, row_id in reversed(gone):
+            t = TABLES[table].table
+            try:
+                with s.begin_nested():
+                    s.execute(delete(t).where(t.c.id == row_id))
+            except IntegrityError:
+                # Something local still refers to it: keep it as a tombstone instead.
+                s.execute(update(t).where(t.c.id == row_id).values(deleted=True))
+
+    # ---------------------------------------------------------------------------------- pull
+    def pull(self) -> int:
+        total = 0
+        while True:
+            cursor = self.cursor()
+            r = self.credentials.request("GET", f"/v1/programs/{self.program_id}/changes",
+                                         params={"after": cursor, "limit": self.page_size})
+            page = r.json()
+            changes = page["changes"]
+            if changes:
+                self.apply_page(changes, int(page["next_cursor"]), expect_cursor=cursor)
+                total += len(changes)
+            if not page["has_more"] or not changes:
+                return total
+
+    def apply_page(self, changes: Sequence[dict[str, Any]], next_cursor: int, *, expect_cursor: int) -> None:
+        """Write one page of changes and the new cursor in one transaction."""
+        key = f"cursor:{self.program_id}"
+        with self.sessions() as s, s.begin():
+            current = int(get_state(s, key) or 0)
+            if current != expect_cursor:
+                return  # another sync applied this page meanwhile
+            overlay = _pending_overlay(s, ((c["table"], c["row_id"]) for c in changes))
+            decoded: list[tuple[str, dict[str, Any]]] = []
+            for c in changes:
+                try:
+                    values = decode_row(c["table"], c["data"])
+                    k = (c["table"], c["row_id"])
+                    if k in overlay:
+                        values.update(decode_fields(c["table"], overlay[k]))
+                except RowError as exc:
+                    raise SyncError(f"The server sent a row this program cannot store ({exc}); "
+                                    "update the program.") from exc
+                decoded.append((c["table"], values))
+            try:
+                with s.begin_nested():
+                    self._write_runs(s, decoded)
+            except IntegrityError:
+                for table, values in decoded:
+                    self._write_one(s, table, values)
+            newest = max((c.get("hlc") or "" for c in changes), default="")
+            if newest:
+                clock = HybridClock("pull", lambda: 0)
+                stored = get_state(s, "hlc")
+                for stamp in (stored, newest):
+                    if stamp and stamp.count("-") >= 2:
+                        clock.observe(stamp)
+                set_state(s, "hlc", f"{clock.physical:015d}-{clock.counter:05d}-server")
+            set_state(s, key, str(next_cursor))
+
+    @staticmethod
+    def _write_runs(s: Session, decoded: Sequence[tuple[str, dict[str, Any]]]) -> None:
+        run: list[dict[str, Any]] = []
+        run_table = ""
+        for table, values in decoded:
+            if table != run_table or any(v["id"] == values["id"] for v in run[-1:]):
+                if run:
+                    _upsert(s, TABLES[run_table].table, run)
+                run, run_table = [], table
+            run.append(values)
+        if run:
+            _upsert(s, TABLES[run_table].table, run)
+
+    def _write_one(self, s: Session, table: str, values: dict[str, Any]) -> None:
+        """Write one server row; a local row holding the same natural key with unsent edits loses it."""
+        try:
+            with s.begin_nested():
+                _upsert(s, TABLES[table].table, [values])
+            return
+        except IntegrityError:
+            pass
+        info = TABLES[table]
+        nk = natural_key(table, values)
+        t = info.table
+        holder = None
+        if nk is not None:
+            cond = [t.c[c] == values[c] for c in info.natural_key]
+            holder = s.execute(select(t.c.id).where(*cond, t.c.id != values["id"])).scalar()
+        pending = (list(s.scalars(select(m.OutboxRecord).where(m.OutboxRecord.row_id == holder,
+                                                                m.OutboxRecord.status == "pending")))
+                   if holder else [])
+        if holder is None or not pending or any(o.op != "insert" for o in pending[:1]):
+            raise SyncError(f"This database disagrees with the server about a {table} row; run `rsched check` "
+                            "and ask the coordinator.")
+        for op in pending:
+            op.status = "rejected"
+            s.add(m.SyncConflict(
+                op_id=op.op_id, kind="rejected", table_name=op.table_name, row_id=op.row_id, op=op.op,
+                local_fields=op.fields, local_previous=op.previous, local_hlc=op.hlc, server_row=None,
+                reason="Another device filled this first (one activity per person per slot); "
+                       "your entry was not sent.",
+                created_at=self.clock()))
+        s.flush()
+        s.execute(delete(t).where(t.c.id == holder))
+        _upsert(s, t, [values])
+
+
+def http_client(server_url: str, *, timeout: float = 30.0, transport: httpx.BaseTransport | None = None) -> httpx.Client:
+    """The HTTP client for a server URL (TLS verification on)."""
+    return httpx.Client(base_url=server_url.rstrip("/"), timeout=timeout, verify=True, transport=transport)
