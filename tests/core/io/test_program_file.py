@@ -40,9 +40,11 @@ def exported(small_db: Path) -> Path:
     return out
 
 
-def db_files(path: Path) -> dict[str, bytes]:
-    """The database and any companion files, byte for byte."""
-    return {p.name: p.read_bytes() for p in sorted(path.parent.glob(path.name + "*")) if p.is_file()}
+def db_files(path: Path) -> bytes:
+    """The database file's bytes, after checking that no write is pending in a -wal companion."""
+    wal = Path(str(path) + "-wal")
+    assert not wal.exists() or wal.stat().st_size == 0
+    return path.read_bytes()
 
 
 # ------------------------------------------------------------------------------------- round trip
