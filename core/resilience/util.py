@@ -27,7 +27,7 @@ F64 = NDArray[np.float64]
 
 @dataclass(frozen=True)
 class Params:
-    faculty_week_hours: float = 50.0
+    faculty_week_hours: float = 60.0  # an inpatient attending week; a program setting later
 
 
 @dataclass(frozen=True, eq=False)

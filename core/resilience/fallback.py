@@ -1,0 +1,64 @@
+"""FALLBACK: what would I do if it happens? Ready repairs for the worst N-1 and N-2 scenarios.
+
+Each fallback is a repaired schedule with few changed assignments (`core.resilience.scenario`:
+the greedy repair until the solver's repair mode lands), stored with the revision of the schedule it
+repairs: it is *ready* while the schedule is unchanged and *stale* after any edit. Applying one
+means handing `Repair.to_proposed_change()` to the schedule services as a draft.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from core.progress import CancelledFn, ProgressFn, never, noop
+from core.resilience import n1 as n1_mod
+from core.resilience import n2 as n2_mod
+from core.resilience.common import Steps, cached
+from core.resilience.scenario import Repair, repair
+from core.snapshot import ScheduleSnapshot
+
+
+@dataclass(frozen=True)
+class Params:
+    singles: int = 5
+    pairs: int = 5
+    include_pairs: bool = True
+
+
+@dataclass(frozen=True)
+class FallbackResult:
+    revision: str
+    fallbacks: tuple[Repair, ...]
+
+    def ready(self, current_revision: str) -> bool:
+        return current_revision == self.revision
+
+
+def is_stale(fallback: Repair, snapshot: ScheduleSnapshot) -> bool:
+    return fallback.revision != snapshot.revision
+
+
+def run(snapshot: ScheduleSnapshot, params: Params | None = None, *, progress: ProgressFn = noop,
+        cancelled: CancelledFn = never) -> FallbackResult:
+    params = params or Params()
+
+    def compute() -> FallbackResult:
+        snap = snapshot
+        one = n1_mod.run(snap, cancelled=cancelled)
+        scenarios: list[tuple[int, ...]] = []
+        ranked = sorted((p for p in one.people if p.needed > 0), key=lambda p: (-p.unfilled, -p.needed))
+        scenarios += [(p.person,) for p in ranked[: params.singles]]
+        if params.include_pairs:
+            two = n2_mod.run(snap, cancelled=cancelled)
+            for p, q in list(zip(two.fatal_p.tolist(), two.fatal_q.tolist()))[: params.pairs]:
+                scenarios.append((p, q))
+        steps = Steps(len(scenarios), progress, cancelled, lo=0.5)
+        out = []
+        for sc in scenarios:
+            rep, _, _, _ = repair(snap, sc, cancelled=cancelled)
+            out.append(rep)
+            steps.step(" + ".join(rep.removed))
+        progress(1.0, "fallbacks")
+        return FallbackResult(snap.revision, tuple(out))
+
+    return cached("fallback", snapshot.revision, params, compute, progress)
