@@ -750,7 +750,6 @@ def _full_search(built: _Built, shared: _Shared, time_limit: float, workers: int
     if hint:
         _set_hint(model.proto, hint)
     solver = _params(time_limit, workers)
-    solver.parameters.linearization_level = 2 if workers == 1 else 1
     solver.best_bound_callback = lambda b: shared.raise_bound(int(math.ceil(b - 1e-6)))
     shared.register(solver)
     try:
@@ -772,73 +771,125 @@ def _full_search(built: _Built, shared: _Shared, time_limit: float, workers: int
         shared.halt()
 
 
-class _Neighbourhoods:
-    """Chooses which cells (person, day) to free, adapting each kind's size to how hard it solves."""
+def _first_solution(built: _Built, shared: _Shared, time_limit: float, workers: int,
+                    hint: list[tuple[int, int]] | None, stats: dict[str, Any]) -> list[int] | None:
+    """A feasible roster fast: the same model without its objective (the greedy roster as a hint)."""
+    model = built.cp.clone()
+    model.clear_objective()
+    if hint:
+        _set_hint(model.proto, hint)
+    solver = _params(time_limit, workers)
+    shared.register(solver)
+    try:
+        status = solver.solve(model)
+    finally:
+        shared.unregister(solver)
+    stats["first_status"] = solver.status_name(status)
+    if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+        values = list(solver.response_proto.solution)
+        shared.offer(int(values[built.obj_index]), values, "first")
+        return values
+    if status == cp_model.INFEASIBLE:
+        shared.infeasible = True
+        shared.halt()
+    elif status == cp_model.MODEL_INVALID:
+        stats["model_invalid"] = solver.solution_info() or "model invalid"
+        shared.halt()
+    return None
 
-    KINDS = ("people", "days", "block", "cover")
+
+class _Neighbourhoods:
+    """Chooses which cells (person, day) to free.
+
+    Kinds: ``days`` (everybody over a window of days), ``people`` (a few people over the whole horizon),
+    ``block`` (some people over a window), ``cover`` (the people able to work a badly covered shift, around
+    that day). Each kind keeps its own size and grows it while its sub-problems solve quickly, shrinks it
+    when they time out; kinds are drawn in proportion to their recent success.
+    """
+
+    KINDS = ("days", "people", "block", "cover")
 
     def __init__(self, built: _Built, rng: random.Random) -> None:
         self.built = built
         self.rng = rng
         self.H = built.model.horizon
         self.P = len(built.model.people)
-        self.size = {k: 0.15 for k in self.KINDS}  # fraction of cells freed
-        self.size["days"] = 0.2
-        self.size["block"] = 0.25
+        # size = number of days (days), of people (people), of people (block, cover; the window grows too)
+        self.size: dict[str, float] = {"days": 3.0, "people": 2.0, "block": max(3.0, self.P / 4), "cover": 3.0}
+        self.score = {k: 1.0 for k in self.KINDS}
         self.tries = {k: 0 for k in self.KINDS}
         self.wins = {k: 0 for k in self.KINDS}
         self.sidx = {s: i for i, s in enumerate(built.shift_ids)}
+        self.able: dict[int, list[int]] = {
+            i: [pi for pi in range(self.P) if any(i in self.built.x[pi][dd] for dd in range(self.H))]
+            for i in range(len(built.shift_ids))
+        }
+
+    def _bad_cover(self, values: Sequence[int]) -> list[tuple[int, int]]:
+        bad = []
+        P = self.P
+        for c in self.built.model.cover:
+            if c.optimum is None:
+                continue
+            i = self.sidx[c.shift]
+            n = sum(values[self.built.x[pi][c.day][i].index] for pi in range(P) if i in self.built.x[pi][c.day])
+            if n < c.optimum and c.under_weight or n > c.optimum and c.over_weight:
+                bad.append((c.day, i))
+        return bad
 
     def pick(self, values: Sequence[int]) -> tuple[str, set[tuple[int, int]]]:
-        kind = self.rng.choice(self.KINDS)
-        frac = min(0.9, max(0.02, self.size[kind]))
+        total = sum(self.score.values())
+        r = self.rng.random() * total
+        kind = self.KINDS[-1]
+        for k in self.KINDS:
+            r -= self.score[k]
+            if r <= 0:
+                kind = k
+                break
         H, P = self.H, self.P
+        size = self.size[kind]
         cells: set[tuple[int, int]] = set()
-        if kind == "people" or P <= 2:
-            k = max(2, min(P, round(frac * P)))
-            for pi in self.rng.sample(range(P), k):
-                cells.update((pi, d) for d in range(H))
-        elif kind == "days":
-            L = max(2, min(H, round(frac * H)))
+        if kind == "days":
+            L = max(1, min(H, round(size)))
             d0 = self.rng.randrange(0, H - L + 1)
             cells.update((pi, d) for pi in range(P) for d in range(d0, d0 + L))
+        elif kind == "people":
+            k = max(1, min(P, round(size)))
+            for pi in self.rng.sample(range(P), k):
+                cells.update((pi, d) for d in range(H))
         elif kind == "block":
-            k = max(2, min(P, round(math.sqrt(frac) * P * 1.2)))
-            L = max(3, min(H, round(math.sqrt(frac) * H * 1.2)))
+            k = max(2, min(P, round(size)))
+            L = max(3, min(H, round(H * 0.3)))
             d0 = self.rng.randrange(0, H - L + 1)
             for pi in self.rng.sample(range(P), k):
                 cells.update((pi, d) for d in range(d0, d0 + L))
-        else:  # cover: people able to work a badly covered shift, around that day
-            model = self.built.model
-            bad = []
-            for c in model.cover:
-                if c.optimum is None:
-                    continue
-                i = self.sidx[c.shift]
-                n = sum(values[self.built.x[pi][c.day][i].index] for pi in range(P) if i in self.built.x[pi][c.day])
-                if n != c.optimum:
-                    bad.append((c.day, i))
+        else:
+            bad = self._bad_cover(values)
             if not bad:
-                return self.pick(values) if self.rng.random() < 0.9 else ("people", cells)
+                self.score["cover"] = max(0.05, self.score["cover"] * 0.5)
+                return self.pick(values)
             d, i = self.rng.choice(bad)
-            able = [pi for pi in range(P) if any(i in self.built.x[pi][dd] for dd in range(H))]
-            k = max(2, min(len(able), round(frac * P * 2)))
-            chosen = self.rng.sample(able, min(k, len(able)))
-            L = max(3, min(H, round(frac * H * 3)))
+            able = self.able[i]
+            k = max(2, min(len(able), round(size)))
+            L = max(3, min(H, 7))
             d0 = max(0, min(H - L, d - L // 2))
-            for pi in chosen:
+            for pi in self.rng.sample(able, k):
                 cells.update((pi, dd) for dd in range(d0, d0 + L))
         return kind, cells
 
-    def feedback(self, kind: str, solved: bool, improved: bool) -> None:
+    def feedback(self, kind: str, solved: bool, fast: bool, improved: bool) -> None:
         self.tries[kind] += 1
         if improved:
             self.wins[kind] += 1
-        self.size[kind] *= 1.1 if solved else 0.85
+        if solved and fast:
+            self.size[kind] = min(self.size[kind] * 1.15 + 0.2, float(max(self.H, self.P)))
+        elif not solved:
+            self.size[kind] = max(1.0, self.size[kind] * 0.8)
+        self.score[kind] = 0.8 * self.score[kind] + 0.2 * (1.0 if improved else 0.1)
 
 
 def _lns(built: _Built, shared: _Shared, deadline: float, seed: int, stats: dict[str, Any],
-         sub_limit: float = 2.0) -> None:
+         sub_limit: float = 1.0) -> None:
     rng = random.Random(seed)
     hood = _Neighbourhoods(built, rng)
     base = built.cp.clone()
@@ -876,12 +927,14 @@ def _lns(built: _Built, shared: _Shared, deadline: float, seed: int, stats: dict
         odom[1] = best
         _set_hint(proto, ((i, values[i]) for i in range(len(values))))
         solver = _params(min(sub_limit, remaining), 1, seed=iterations)
+        solver.parameters.linearization_level = 2  # the LP is tight for rostering; it pays off here
         shared.register(solver)
         try:
             status = solver.solve(sub)
         finally:
             shared.unregister(solver)
         iterations += 1
+        spent = solver.wall_time
         improved = False
         if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
             new_values = list(solver.response_proto.solution)
@@ -892,9 +945,9 @@ def _lns(built: _Built, shared: _Shared, deadline: float, seed: int, stats: dict
                 with shared.lock:
                     if shared.best == obj:
                         shared.values = new_values
-        hood.feedback(kind, status in (cp_model.OPTIMAL, cp_model.INFEASIBLE), improved)
+        hood.feedback(kind, status in (cp_model.OPTIMAL, cp_model.INFEASIBLE), spent < sub_limit / 3, improved)
     stats["lns_iterations"] = iterations
-    stats["lns_wins"] = ",".join(f"{k}:{hood.wins[k]}/{hood.tries[k]}" for k in hood.KINDS)
+    stats["lns_wins"] = ",".join(f"{k}:{hood.wins[k]}/{hood.tries[k]}@{hood.size[k]:.1f}" for k in hood.KINDS)
 
 
 def solve(
@@ -945,6 +998,11 @@ def solve(
             was_cancelled.set()
             shared.halt()
         workers = max(1, workers)
+        if lns and not shared.stop.is_set():
+            budget = max(0.5, (deadline - time.monotonic()) * 0.25)
+            found = _first_solution(built, shared, budget, min(workers, 2), hint_pairs, stats)
+            if found is not None:
+                hint_pairs = list(enumerate(found))
         if not lns:
             _full_search(built, shared, deadline - time.monotonic(), workers, hint_pairs, stats)
         elif workers >= 2:
