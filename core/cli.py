@@ -27,6 +27,7 @@ COMMAND_MODULES = [
     "core.commands.validate",
     "core.commands.solver",
     "core.commands.swaps",
+    "core.commands.analyze",
 ]
 
 EXIT_OK = 0
