@@ -22,7 +22,6 @@ from __future__ import annotations
 import datetime as dt
 import math
 import random
-import uuid
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -39,7 +38,7 @@ from core.calendar import (
     make_blocks,
 )
 from core.demo import catalog as cat
-from core.demo.checks import duty_findings, supervision_required
+from core.demo.checks import duty_findings, slot_hours, supervision_required
 from core.demo.plan import PLANTS, plant_day
 from core.progress import ProgressFn
 from core.rules.ruleset import RuleValues
@@ -81,7 +80,12 @@ class Ids:
         self.rng = rng
 
     def __call__(self) -> str:
-        return str(uuid.UUID(int=self.rng.getrandbits(128), version=4))
+        # The text of uuid.UUID(int=bits, version=4), without building the object (it is slow).
+        bits = self.rng.getrandbits(128)
+        bits = (bits & ~(0xC000 << 48)) | (0x8000 << 48)
+        bits = (bits & ~(0xF000 << 64)) | (4 << 76)
+        h = f"{bits:032x}"
+        return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
 @dataclass
@@ -154,6 +158,7 @@ class DemoBuilder:
         self.span_start = np.array([[a.am[0], a.pm[0]] for a in self.acts], dtype=np.int32)
         self.span_len = np.array([[a.am[1], a.pm[1]] for a in self.acts], dtype=np.int32)
         self.is_nf = np.array([a.is_night_float for a in self.acts])
+        self.cover = slot_hours(self.span_start, self.span_len)
         self.outpatient = np.array([a.category in cat.OUTPATIENT_CATEGORIES for a in self.acts])
         self.clinic_site = np.full(len(self.acts), -1)
         self.precept_site = np.full(len(self.acts), -1)
@@ -389,7 +394,7 @@ class DemoBuilder:
         lo, hi = max(0, d - 30), min(self.D, d + 32)
         codes = self.codes[r : r + 1, lo:hi].reshape(1, -1)
         found = duty_findings(codes, self.in_house[r : r + 1, lo:hi], self.is_nf, self.span_start,
-                              self.span_len, rules)
+                              self.span_len, rules, self.cover)
         return not found
 
     def build_resident_calls(self, protected: set[int]) -> None:
@@ -676,25 +681,24 @@ class DemoBuilder:
         self.add("rule_set", program_id=self.program_id, number=1, values=RuleValues().to_dict(), exceptions={},
                  created_at=dt.datetime(self.year, 6, 1, tzinfo=dt.UTC), note="ACGME defaults (demo)")
 
-    def assignment_rows(self) -> list[dict[str, Any]]:
-        dates = [self.date(d) for d in range(self.D)]
-        out: list[dict[str, Any]] = []
+    def assignment_rows(self) -> list[tuple[Any, ...]]:
+        """Assignment rows as tuples in ASSIGNMENT_COLUMNS order, as stored (ISO dates, 0/1)."""
+        dates = [self.date(d).isoformat() for d in range(self.D)]
+        names = SOURCE_NAMES
+        out: list[tuple[Any, ...]] = []
         for people, codes, source, locked, notes, rot_of in (
             (self.residents, self.codes, self.source, self.locked, self.notes, self.rot_of),
             (self.faculty, self.fcodes, self.fsource, self.flocked, self.fnotes, None),
         ):
             for i, p in enumerate(people):
-                c, so, lk = codes[i].tolist(), source[i].tolist(), locked[i].tolist()
+                c, so, lk = codes[i].tolist(), source[i].tolist(), locked[i].astype(int).tolist()
                 rots = rot_of[i].tolist() if rot_of is not None else None
                 for d in range(self.D):
                     rid = self.rot_ids[rots[d]] if rots is not None and rots[d] >= 0 else None
+                    cd, sd, ld = c[d], so[d], lk[d]
                     for s in (0, 1):
-                        out.append({
-                            "id": self.uid(), "version": 0, "deleted": False, "person_id": p.id,
-                            "date": dates[d], "slot": s, "activity_id": self.act_ids[c[d][s]],
-                            "rotation_id": rid, "source": SOURCE_NAMES[so[d][s]], "locked": lk[d][s],
-                            "note": notes.get((i, d, s)),
-                        })
+                        out.append((self.uid(), 0, 0, p.id, dates[d], s, self.act_ids[cd[s]], rid,
+                                    names[sd[s]], ld[s], notes.get((i, d, s))))
         return out
 
     # ----------------------------------------------------------------------------------- all
@@ -735,12 +739,23 @@ def write(builder: DemoBuilder, session: Session, progress: ProgressFn) -> int:
         if rows:
             session.execute(insert(cast(Table, model.__table__)), rows)
     progress(0.8, "Assignments")
+    # The one big table goes straight to the driver's executemany: the rows are already in their
+    # stored form, and skipping per-row parameter processing makes the large demo several times faster.
     rows = builder.assignment_rows()
+    table = cast(Table, m.Assignment.__table__)
+    assert {c.name for c in table.columns} == set(ASSIGNMENT_COLUMNS), "the assignment table changed"
+    sql = (f"INSERT INTO assignment ({', '.join(ASSIGNMENT_COLUMNS)}) "
+           f"VALUES ({', '.join('?' for _ in ASSIGNMENT_COLUMNS)})")
     step = 20000
+    connection = session.connection()
     for i in range(0, len(rows), step):
-        session.execute(insert(cast(Table, m.Assignment.__table__)), rows[i : i + step])
+        connection.exec_driver_sql(sql, rows[i : i + step])
         progress(0.8 + 0.2 * min(1.0, (i + step) / len(rows)), "Assignments")
     return len(rows)
+
+
+ASSIGNMENT_COLUMNS = ("id", "version", "deleted", "person_id", "date", "slot", "activity_id", "rotation_id",
+                      "source", "locked", "note")
 
 
 _ = math

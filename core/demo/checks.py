@@ -49,12 +49,16 @@ def slot_hours(span_start: IntArray, span_minutes: IntArray) -> BoolArray:
 
 
 def duty_grid(
-    codes: IntArray, in_house: BoolArray, span_start: IntArray, span_minutes: IntArray, rules: RuleValues
+    codes: IntArray, in_house: BoolArray, span_start: IntArray, span_minutes: IntArray, rules: RuleValues,
+    cover: BoolArray | None = None,
 ) -> BoolArray:
-    """[P, (D + 1) * 24] local hours on duty: slot spans, in-house calls and their transition."""
+    """[P, (D + 1) * 24] local hours on duty: slot spans, in-house calls and their transition.
+
+    `cover` is `slot_hours(span_start, span_minutes)` when the caller already has it."""
     P, S = codes.shape
     D = S // 2
-    cover = slot_hours(span_start, span_minutes)
+    if cover is None:
+        cover = slot_hours(span_start, span_minutes)
     none = np.zeros((1, 48), dtype=bool)
     am = np.where((codes[:, 0::2] >= 0)[..., None], cover[codes[:, 0::2].clip(0), 0], none)
     pm = np.where((codes[:, 1::2] >= 0)[..., None], cover[codes[:, 1::2].clip(0), 1], none)
@@ -103,6 +107,7 @@ def duty_findings(
     span_start: IntArray,
     span_minutes: IntArray,
     rules: RuleValues | None = None,
+    cover: BoolArray | None = None,
 ) -> list[Finding]:
     """H80, OFF7, C24, R14, Q3, NF and the every-third-night spacing (GAP3) for every person.
 
@@ -114,7 +119,7 @@ def duty_findings(
     D = S // 2
     W = rules.window_days
     out: list[Finding] = []
-    grid = duty_grid(codes, in_house, span_start, span_minutes, rules)
+    grid = duty_grid(codes, in_house, span_start, span_minutes, rules, cover)
     hours_per_day = grid[:, : D * 24].reshape(P, D, 24).sum(axis=2)
     if D >= W:
         hours = _window_sums(hours_per_day, W)
