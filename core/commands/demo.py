@@ -37,7 +37,7 @@ def _holds_data(path: Path) -> bool:
         tables = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type='table'")}
         if "program" not in tables:
             return bool(tables - {"app_meta", "alembic_version"})
-        return con.execute("SELECT EXISTS (SELECT 1 FROM program)").fetchone()[0] == 1
+        return bool(con.execute("SELECT EXISTS (SELECT 1 FROM program)").fetchone()[0] == 1)
     finally:
         con.close()
 

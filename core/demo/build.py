@@ -741,17 +741,17 @@ def write(builder: DemoBuilder, session: Session, progress: ProgressFn) -> int:
     progress(0.8, "Assignments")
     # The one big table goes straight to the driver's executemany: the rows are already in their
     # stored form, and skipping per-row parameter processing makes the large demo several times faster.
-    rows = builder.assignment_rows()
-    table = cast(Table, m.Assignment.__table__)
-    assert {c.name for c in table.columns} == set(ASSIGNMENT_COLUMNS), "the assignment table changed"
+    tuples = builder.assignment_rows()
+    assignment = cast(Table, m.Assignment.__table__)
+    assert {c.name for c in assignment.columns} == set(ASSIGNMENT_COLUMNS), "the assignment table changed"
     sql = (f"INSERT INTO assignment ({', '.join(ASSIGNMENT_COLUMNS)}) "
            f"VALUES ({', '.join('?' for _ in ASSIGNMENT_COLUMNS)})")
     step = 20000
     connection = session.connection()
-    for i in range(0, len(rows), step):
-        connection.exec_driver_sql(sql, rows[i : i + step])
-        progress(0.8 + 0.2 * min(1.0, (i + step) / len(rows)), "Assignments")
-    return len(rows)
+    for i in range(0, len(tuples), step):
+        connection.exec_driver_sql(sql, tuples[i : i + step])
+        progress(0.8 + 0.2 * min(1.0, (i + step) / len(tuples)), "Assignments")
+    return len(tuples)
 
 
 ASSIGNMENT_COLUMNS = ("id", "version", "deleted", "person_id", "date", "slot", "activity_id", "rotation_id",
