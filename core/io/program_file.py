@@ -744,15 +744,17 @@ def write_program(session: Session, parsed: ParsedProgram) -> None:
             f"The database already holds a program ({existing}); import into a new, empty database file instead."
         )
     program_id = parsed.program["id"]
-    session.execute(insert(m.Program), [{**parsed.program, "version": 0, "deleted": False}])
+    tables = m.Base.metadata.tables
+    session.execute(insert(tables["program"]), [{**parsed.program, "version": 0, "deleted": False}])
     for spec in SECTIONS:  # SECTIONS is in foreign-key order
-        table = spec.model.__table__  # type: ignore[attr-defined]
+        table = tables[spec.model.__tablename__]
         extra: dict[str, Any] = {"version": 0, "deleted": False}
         if "program_id" in table.c:
             extra["program_id"] = program_id
         batch = [{**row, **extra} for _, row in parsed.rows[spec.name]]
         if batch:
-            session.execute(insert(spec.model), batch)
+            # Core executemany on the table: the rows are complete, no ORM bookkeeping is needed.
+            session.execute(insert(table), batch)
     session.flush()
 
 

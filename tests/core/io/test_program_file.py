@@ -256,3 +256,25 @@ def test_nothing_is_written_when_the_database_write_fails(exported: Path, db_pat
                 assert s.execute(select(func.count()).select_from(model)).scalar_one() == 0
     finally:
         opened.engine.dispose()
+
+
+@pytest.mark.slow
+def test_the_typical_demo_round_trips_byte_for_byte(tmp_path: Path, new_db: Callable[[Path], Path]) -> None:
+    from core.demo import create_demo
+
+    source = new_db(tmp_path / "demo.sqlite")
+    opened = open_database(source)
+    create_demo(opened.engine, size="typical", year=2026, seed=3)
+    with session_factory(opened.engine)() as s:
+        first = pf.export_program(s)
+    opened.engine.dispose()
+    schema = json.loads(SCHEMA_FILE.read_text(encoding="utf-8"))
+    jsonschema.Draft202012Validator(schema).validate(json.loads(first))
+    target = new_db(tmp_path / "copy.sqlite")
+    opened = open_database(target)
+    try:
+        pf.import_program(opened.engine, pf.parse_text(first))
+        with session_factory(opened.engine)() as s:
+            assert pf.export_program(s) == first
+    finally:
+        opened.engine.dispose()
