@@ -22,18 +22,20 @@ from sqlalchemy.pool import StaticPool
 from core.store import models as m
 from core.sync.rows import TABLES
 
-_local = threading.local()
+_lock = threading.Lock()
+_con: sqlite3.Connection | None = None
 
 
 def _connection() -> sqlite3.Connection:
-    con: sqlite3.Connection | None = getattr(_local, "con", None)
-    if con is None:
+    """One in-memory database for the process (built once; used under `_lock`)."""
+    global _con
+    if _con is None:
         con = sqlite3.connect(":memory:", check_same_thread=False, isolation_level=None)
         engine = create_engine("sqlite://", creator=lambda: con, poolclass=StaticPool)
         m.Base.metadata.create_all(engine, tables=[TABLES[name].table for name in TABLES])
         con.execute("PRAGMA foreign_keys = OFF")
-        _local.con = con
-    return con
+        _con = con
+    return _con
 
 
 def _sql_value(value: Any) -> Any:
@@ -51,7 +53,11 @@ _CHECK = re.compile(r"CHECK constraint failed: (\w+)")
 
 def constraint_refusal(table: str, values: dict[str, Any]) -> str | None:
     """Why core's schema would refuse this row, or None. `values` are typed (decode_row)."""
-    con = _connection()
+    with _lock:
+        return _refusal(_connection(), table, values)
+
+
+def _refusal(con: sqlite3.Connection, table: str, values: dict[str, Any]) -> str | None:
     cols = list(values)
     names = ", ".join(f'"{c}"' for c in cols)
     sql = f'INSERT INTO "{table}" ({names}) VALUES ({", ".join("?" * len(cols))})'

@@ -43,9 +43,9 @@ def pg_admin_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         cluster.stop()
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def pg_url(pg_admin_url: str) -> Iterator[str]:
-    """A fresh, empty database for one test."""
+    """A fresh, empty database for this test session (tests keep apart by program and user names)."""
     import psycopg
 
     name = f"rsched_test_{uuid.uuid4().hex[:12]}"
@@ -61,8 +61,14 @@ def pg_url(pg_admin_url: str) -> Iterator[str]:
         con.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def server(pg_url: str) -> Iterator[ServerUnderTest]:
     srv = ServerUnderTest.start(pg_url)
     yield srv
     srv.close()
+
+
+@pytest.fixture
+def tag() -> str:
+    """A suffix that keeps this test's user names apart from other tests' on the shared server."""
+    return uuid.uuid4().hex[:8]

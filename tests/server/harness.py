@@ -137,6 +137,7 @@ class ServerUnderTest:
         return {**H, "Authorization": f"Bearer {self.tokens[username]}"}
 
     def add_user(self, username: str, role: str, program_id: str | None, person_id: str | None = None) -> None:
+        self.tokens.pop(username, None)
         r = self.client.post("/v1/accounts", headers=self.auth("admin"), json={
             "username": username, "password": PASSWORD, "role": role, "program_id": program_id,
             "person_id": person_id})
@@ -169,7 +170,8 @@ class Replica:
     """One laptop: a program database file, a signed-in user, a sync client."""
 
     def __init__(self, path: Path, server: ServerUnderTest, username: str, program_id: str | None,
-                 store: CredentialStore | None = None) -> None:
+                 store: CredentialStore | None = None, *, push_batch: int = 500, page_size: int = 1000) -> None:
+        self.push_batch, self.page_size = push_batch, page_size
         self.path = path
         self.server = server
         self.username = username
@@ -190,7 +192,7 @@ class Replica:
     @property
     def sync_client(self) -> SyncClient:
         assert self.program_id is not None
-        return SyncClient(self.engine, self.credentials, self.program_id, push_batch=7, page_size=11)
+        return SyncClient(self.engine, self.credentials, self.program_id, push_batch=self.push_batch, page_size=self.page_size)
 
     def sync(self) -> Any:
         return self.sync_client.sync()

@@ -20,17 +20,17 @@ DAY = dt.date(2026, 9, 14)
 
 
 @pytest.fixture
-def pair(server: ServerUnderTest, tmp_path: Path):
+def pair(server: ServerUnderTest, tmp_path: Path, tag: str):
     """Two coordinators' laptops on one program: A made it and pushed it, B pulled it."""
-    a = Replica(tmp_path / "a.sqlite", server, "coord_a", None)
+    a = Replica(tmp_path / "a.sqlite", server, f"coord_a_{tag}", None)
     prog = build_program(a.ctx)
     pid = prog["program"].id
     a.program_id = pid
-    server.add_user("coord_a", "coordinator", pid)
-    server.add_user("coord_b", "coordinator", pid)
+    server.add_user(f"coord_a_{tag}", "coordinator", pid)
+    server.add_user(f"coord_b_{tag}", "coordinator", pid)
     a.sign_in()
     a.sync()
-    b = Replica(tmp_path / "b.sqlite", server, "coord_b", pid)
+    b = Replica(tmp_path / "b.sqlite", server, f"coord_b_{tag}", pid)
     b.sign_in()
     b.sync()
     yield a, b, prog
@@ -95,7 +95,7 @@ def test_same_field_edits_conflict_and_are_resolved(pair, server: ServerUnderTes
     # Nothing applied from B; B now shows the server's value and keeps the conflict with both versions.
     assert normalise(b.rows()) == normalise(server.rows(pid))
     [c] = list_conflicts(b.ctx)
-    assert c.kind == "conflict" and c.server_actor == "coord_a"
+    assert c.kind == "conflict" and c.server_actor == a.username
     assert ("activity_id", prog["activities"][2].id, prog["activities"][1].id) in c.differences()
     # The coordinator keeps theirs (B's) version: a new op, which the server applies.
     resolve_conflict(b.ctx, c.id, "mine")
@@ -143,19 +143,19 @@ def test_resend_after_a_lost_reply_applies_nothing_twice(pair, server: ServerUnd
     pid = prog["program"].id
     for person, act in ((0, 0), (1, 1)):
         assign(a, prog, person, act)
-    with server.app.state.sessions() as s:
-        before = s.query(sm.Change).count()
+    def count(model, **where):
+        with server.app.state.sessions() as s:
+            return s.query(model).filter_by(program_id=pid, **where).count()
+    before = count(sm.Change)
     a.transport.drop_next = 1  # the server commits, the reply never arrives
     with pytest.raises(SyncError):
         a.sync()
     assert pending_count(a.engine) == 2
-    with server.app.state.sessions() as s:
-        assert s.query(sm.Change).count() == before + 2
+    assert count(sm.Change) == before + 2
     report = a.sync()  # resend: the stored outcomes come back
     assert report.applied == 2 and pending_count(a.engine) == 0
-    with server.app.state.sessions() as s:
-        assert s.query(sm.Change).count() == before + 2
-        assert s.query(sm.AppliedOp).filter(sm.AppliedOp.status == "applied").count() == before + 2
+    assert count(sm.Change) == before + 2
+    assert count(sm.AppliedOp, status="applied") == before + 2
     b.sync()
     assert normalise(a.rows()) == normalise(b.rows()) == normalise(server.rows(pid))
 

@@ -1,7 +1,7 @@
 """server schema
 
 Revision ID: 0001
-Revises: 
+Revises:
 Create Date: 2026-11-27 00:38:50.078531
 """
 from __future__ import annotations
