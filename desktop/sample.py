@@ -10,7 +10,6 @@ absence, with rotations set for a few blocks around a given date.
 from __future__ import annotations
 
 import datetime as dt
-import inspect
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -180,20 +179,16 @@ def create_first_program(
 ) -> str:
     """Fill the (empty) database at `path` with the typical demo, or the sample program. Returns
     a one-line description of what was built."""
-    build = demo_builder()
-    if build is not None:
-        params = inspect.signature(build).parameters
-        kwargs: dict[str, Any] = {}
-        if "size" in params:
-            kwargs["size"] = "typical"
-        if "progress" in params:
-            kwargs["progress"] = progress
-        if "cancelled" in params:
-            kwargs["cancelled"] = cancelled
-        build(path, **kwargs)
-        return "the typical demo program"
     from core.store.db import open_database
 
+    build = demo_builder()
+    if build is not None:
+        opened = open_database(path)
+        try:
+            build(opened.engine, size="typical", year=academic_year_of(today), progress=progress)
+        finally:
+            opened.engine.dispose()
+        return "the typical demo program"
     opened = open_database(path)
     try:
         ctx = ServiceContext(opened.engine, actor="demo", **({"clock": clock} if clock else {}))

@@ -284,6 +284,7 @@ class BlockFilterProxy(QSortFilterProxyModel):
 
     def set_filter(self, *, name: str | None = None, pgy: int | None | str = "keep",
                    rotation_people: set[str] | None | str = "keep", activity_index: int | None | str = "keep") -> None:
+        self.beginFilterChange()
         if name is not None:
             self.name = name.strip().lower()
         if pgy != "keep":
@@ -292,7 +293,12 @@ class BlockFilterProxy(QSortFilterProxyModel):
             self.rotation_people = rotation_people  # type: ignore[assignment]
         if activity_index != "keep":
             self.activity_index = activity_index  # type: ignore[assignment]
-        self.invalidateFilter()
+        self.endFilterChange(QSortFilterProxyModel.Direction.Rows)
+
+    def refresh(self) -> None:
+        """Filter again after the data changed (e.g. the activity filter after an edit)."""
+        self.beginFilterChange()
+        self.endFilterChange(QSortFilterProxyModel.Direction.Rows)
 
     def filterAcceptsRow(self, source_row: int, source_parent: Index) -> bool:
         model = self.sourceModel()

@@ -108,13 +108,14 @@ class ViolationFilterProxy(QSortFilterProxyModel):
         self.setSortRole(SortRole)
 
     def set_filter(self, *, rule: str | None = None, severity: str | None = None, person: str | None = None) -> None:
+        self.beginFilterChange()
         if rule is not None:
             self.rule = rule
         if severity is not None:
             self.severity = severity
         if person is not None:
             self.person = person.strip().lower()
-        self.invalidateFilter()
+        self.endFilterChange(QSortFilterProxyModel.Direction.Rows)
 
     def filterAcceptsRow(self, source_row: int, source_parent: Index) -> bool:
         model = self.sourceModel()

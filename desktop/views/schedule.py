@@ -356,7 +356,7 @@ class SchedulePage(QWidget):
         if self.session.block is not None:
             self.model.update_snapshot(self.session.block.snapshot, people, dates)
             if self.proxy.activity_index is not None or self.proxy.rotation_people is not None:
-                self.proxy.invalidateFilter()
+                self.proxy.refresh()
 
     def _violations_changed(self, added: tuple[Any, ...], removed: tuple[Any, ...]) -> None:
         if self.session.block is not None:

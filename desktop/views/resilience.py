@@ -1,0 +1,507 @@
+"""The resilience view: status badge, heatmaps, single points of failure, N-2 pairs, SPC, fairness,
+burden, what-if and fallbacks (RESILIENCE.md).
+
+Each analysis runs as its own worker (kind "resilience:<id>") on the analysis pool, with a progress
+bar and a cancel button. `set_snapshot` hands the view a new schedule snapshot: results of an older
+revision are marked stale at once and the analyses re-run in the background. Charts use matplotlib
+(imported on first use) and can be exported as PNG or PDF.
+
+Signals for the main window:
+- `showInGrid(person_id, first_date)`: the user asked to see a person in the block grid;
+- `applyFallback(repair)`: apply a ready fallback (`core.resilience.scenario.Repair`) as a draft.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from typing import Any
+
+from PySide6.QtCore import QThreadPool, Signal
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QComboBox,
+    QDoubleSpinBox,
+    QFileDialog,
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QListWidget,
+    QProgressBar,
+    QPushButton,
+    QTableView,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from desktop.models.resilience_tables import RowsModel
+from desktop.workers import WorkerManager
+
+RUN_ORDER = ("util", "nk", "spc", "equity", "burnout", "n1", "hubs", "n2", "defense", "fallback")
+LEVEL_COLOURS = {"GREEN": "#2e7d32", "YELLOW": "#f9a825", "ORANGE": "#ef6c00", "RED": "#c62828",
+                 "BLACK": "#212121"}
+READY, RUNNING, STALE, CANCELLED, FAILED, IDLE = "ready", "running", "stale", "cancelled", "failed", "not run"
+
+
+class ChartPanel(QWidget):
+    """A matplotlib chart with PNG/PDF export.
+
+    The figure is painted and rendered (Agg) on a one-thread chart pool, never on the GUI thread:
+    importing matplotlib and drawing a 200-row heatmap each take longer than a frame. The GUI
+    thread only shows the finished image. `figure` is kept for export.
+    """
+
+    rendered = Signal()
+
+    def __init__(self, pool: QThreadPool | None = None, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._layout = QVBoxLayout(self)
+        self.image = QLabel("No chart yet.")
+        self.image.setMinimumHeight(200)
+        self.figure: Any = None
+        self._pool = pool
+        self._worker: Any = None
+        export = QPushButton("Export PNG/PDF…")
+        export.clicked.connect(self._export_dialog)
+        self._layout.addWidget(self.image, 1)
+        self._layout.addWidget(export)
+
+    def draw(self, painter: Callable[[Any], None]) -> None:
+        from desktop.workers import Worker
+
+        def task(*, progress: Any, cancelled: Any) -> Any:
+            from matplotlib.backends.backend_agg import FigureCanvasAgg
+            from matplotlib.figure import Figure
+
+            fig = Figure(figsize=(7, 4), dpi=90, layout="constrained")
+            canvas = FigureCanvasAgg(fig)
+            painter(fig)
+            canvas.draw()
+            buf = bytes(canvas.buffer_rgba())
+            w, h = canvas.get_width_height()
+            return fig, buf, w, h
+
+        if self._worker is not None:
+            self._worker.cancel()
+        worker = Worker(task, kind="chart")
+        worker.setAutoDelete(True)
+        worker.signals.finished.connect(self._show)
+        self._worker = worker
+        (self._pool or QThreadPool.globalInstance()).start(worker)
+
+    def _show(self, payload: Any) -> None:
+        from PySide6.QtGui import QImage, QPixmap
+
+        fig, buf, w, h = payload
+        self.figure = fig
+        self._buf = buf  # QImage does not copy the buffer
+        self.image.setPixmap(QPixmap.fromImage(QImage(buf, w, h, QImage.Format.Format_RGBA8888)))
+        self.rendered.emit()
+
+    def export(self, path: str) -> None:
+        if self.figure is None:
+            raise ValueError("Nothing drawn yet.")
+        self.figure.savefig(path)
+
+    def _export_dialog(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(self, "Export chart", "", "PNG (*.png);;PDF (*.pdf)")
+        if path:
+            self.export(path)
+
+
+class AnalysisRow(QWidget):
+    """Progress bar, state and cancel button of one analysis."""
+
+    def __init__(self, name: str, on_cancel: Callable[[], None], parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        lay = QHBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        self.label = QLabel(name.upper())
+        self.label.setMinimumWidth(90)
+        self.bar = QProgressBar()
+        self.bar.setRange(0, 100)
+        self.state = QLabel(IDLE)
+        self.cancel = QPushButton("Cancel")
+        self.cancel.clicked.connect(on_cancel)
+        self.cancel.setEnabled(False)
+        for w in (self.label, self.bar, self.state, self.cancel):
+            lay.addWidget(w)
+
+
+class ResilienceView(QWidget):
+    showInGrid = Signal(str, object)
+    applyFallback = Signal(object)
+    resultReady = Signal(str)  # analysis id (for tests and the main window's status line)
+
+    def __init__(self, workers: WorkerManager | None = None, parent: QWidget | None = None,
+                 analyses: tuple[str, ...] = RUN_ORDER) -> None:
+        super().__init__(parent)
+        if workers is None:
+            self._pool = QThreadPool(self)
+            self._writer = QThreadPool(self)
+            self._writer.setMaxThreadCount(1)
+            workers = WorkerManager(self._pool, self._writer, self)
+        self.workers = workers
+        # matplotlib is not thread-safe across figures drawn at once: one chart thread
+        self.chart_pool = QThreadPool(self)
+        self.chart_pool.setMaxThreadCount(1)
+        self.analyses = analyses
+        self.snapshot: Any = None
+        self.results: dict[str, Any] = {}
+        self.states: dict[str, str] = {a: IDLE for a in analyses}
+        self._build()
+
+    # ------------------------------------------------------------------------------- layout
+    def _build(self) -> None:
+        root = QVBoxLayout(self)
+        top = QHBoxLayout()
+        self.badge = QLabel("Status: not analysed")
+        self.badge.setStyleSheet("padding: 6px; border-radius: 4px; color: white; background: #757575;")
+        self.reason = QLabel("")
+        self.reason.setWordWrap(True)
+        self.run_button = QPushButton("Run all")
+        self.run_button.clicked.connect(self.run_all)
+        self.cancel_button = QPushButton("Cancel all")
+        self.cancel_button.clicked.connect(self.cancel_all)
+        top.addWidget(self.badge)
+        top.addWidget(self.reason, 1)
+        top.addWidget(self.run_button)
+        top.addWidget(self.cancel_button)
+        root.addLayout(top)
+        grid = QGridLayout()
+        self.rows: dict[str, AnalysisRow] = {}
+        for i, a in enumerate(self.analyses):
+            row = AnalysisRow(a, lambda a=a: self.cancel(a))
+            self.rows[a] = row
+            grid.addWidget(row, i // 2, i % 2)
+        root.addLayout(grid)
+        self.tabs = QTabWidget()
+        root.addWidget(self.tabs, 1)
+        # heatmaps
+        self.nk_chart = ChartPanel(self.chart_pool)
+        self.util_chart = ChartPanel(self.chart_pool)
+        self.tabs.addTab(self.nk_chart, "N+k heatmap")
+        self.tabs.addTab(self.util_chart, "Utilization")
+        # single points of failure
+        spof = QWidget()
+        lay = QVBoxLayout(spof)
+        self.spof_model = RowsModel(["Person", "Unfilled half-days", "Needed", "Absorbed by", "First gap"])
+        self.spof_table = self._table(self.spof_model)
+        show = QPushButton("Show in grid")
+        show.clicked.connect(self._show_selected)
+        lay.addWidget(self.spof_table)
+        lay.addWidget(show)
+        self.tabs.addTab(spof, "Single points of failure")
+        self.n2_model = RowsModel(["Person", "Person", "Unfilled half-days"])
+        self.tabs.addTab(self._table(self.n2_model), "N-2 fatal pairs")
+        # SPC
+        spc = QWidget()
+        lay = QVBoxLayout(spc)
+        self.spc_person = QComboBox()
+        self.spc_person.currentIndexChanged.connect(self._draw_spc)
+        self.spc_chart = ChartPanel(self.chart_pool)
+        self.spc_alarms = QLabel("")
+        lay.addWidget(self.spc_person)
+        lay.addWidget(self.spc_chart, 1)
+        lay.addWidget(self.spc_alarms)
+        self.tabs.addTab(spc, "Control charts")
+        # equity
+        eq = QWidget()
+        lay = QVBoxLayout(eq)
+        self.equity_metric = QComboBox()
+        self.equity_metric.addItems(["hours", "call_nights", "weekends", "holidays", "nights"])
+        self.equity_metric.currentIndexChanged.connect(self._draw_equity)
+        self.equity_chart = ChartPanel(self.chart_pool)
+        self.equity_model = RowsModel(["Class", "Metric", "Gini", "Mean", "Outliers (±20 %)"])
+        lay.addWidget(self.equity_metric)
+        lay.addWidget(self.equity_chart, 1)
+        lay.addWidget(self._table(self.equity_model), 1)
+        self.tabs.addTab(eq, "Fairness")
+        self.burden_model = RowsModel(["Person", "Burden", "Band", "Exposure (illustration)"])
+        self.tabs.addTab(self._table(self.burden_model), "Burden")
+        # what-if
+        wi = QWidget()
+        lay = QVBoxLayout(wi)
+        self.whatif_people = QListWidget()
+        self.whatif_people.setSelectionMode(QAbstractItemView.SelectionMode.MultiSelection)
+        row = QHBoxLayout()
+        self.whatif_service = QComboBox()
+        self.whatif_loss = QDoubleSpinBox()
+        self.whatif_loss.setRange(0, 100)
+        self.whatif_loss.setSuffix(" % lost")
+        self.whatif_run = QPushButton("Compute the new equilibrium")
+        self.whatif_run.clicked.connect(self.run_whatif)
+        row.addWidget(self.whatif_service)
+        row.addWidget(self.whatif_loss)
+        row.addWidget(self.whatif_run)
+        self.whatif_report = QLabel("Choose people who are out, or a share of a service lost.")
+        self.whatif_report.setWordWrap(True)
+        lay.addWidget(QLabel("People out:"))
+        lay.addWidget(self.whatif_people, 1)
+        lay.addLayout(row)
+        lay.addWidget(self.whatif_report)
+        self.tabs.addTab(wi, "What if")
+        # fallbacks
+        fb = QWidget()
+        lay = QVBoxLayout(fb)
+        self.fallback_model = RowsModel(["Scenario", "Changes", "Unfilled", "State"])
+        self.fallback_table = self._table(self.fallback_model)
+        apply = QPushButton("Apply as draft")
+        apply.clicked.connect(self._apply_selected)
+        lay.addWidget(self.fallback_table)
+        lay.addWidget(apply)
+        self.tabs.addTab(fb, "Fallbacks")
+
+    def _table(self, model: RowsModel) -> QTableView:
+        view = QTableView()
+        view.setModel(model)
+        view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        view.horizontalHeader().setStretchLastSection(True)
+        return view
+
+    # ------------------------------------------------------------------------------ running
+    def set_snapshot(self, snapshot: Any, *, run: bool = True) -> None:
+        """A new schedule: older results go stale at once and the analyses re-run."""
+        changed = self.snapshot is None or snapshot.revision != self.snapshot.revision
+        self.snapshot = snapshot
+        if changed:
+            for a in self.analyses:
+                if a in self.results:
+                    self._set_state(a, STALE)
+            for model in (self.spof_model, self.n2_model, self.equity_model, self.burden_model,
+                          self.fallback_model):
+                model.set_stale(True)
+            self._refresh_fallback_states()
+            self.whatif_people.clear()
+            self.whatif_people.addItems([p.name for p in snapshot.people])
+            self.whatif_service.clear()
+            self.whatif_service.addItems(sorted({a.code for a in snapshot.activities}))
+        if run and changed:
+            self.run_all()
+
+    def run_all(self) -> None:
+        for a in self.analyses:
+            self.run(a)
+
+    def run(self, analysis: str) -> None:
+        if self.snapshot is None:
+            return
+        from core import resilience
+
+        snap = self.snapshot
+        row = self.rows[analysis]
+        row.bar.setValue(0)
+        row.cancel.setEnabled(True)
+        self._set_state(analysis, RUNNING)
+
+        def task(*, progress: Any, cancelled: Any) -> Any:
+            return resilience.run(analysis, snap, progress=progress, cancelled=cancelled)
+
+        self.workers.start(
+            f"resilience:{analysis}", task,
+            on_finished=lambda result, a=analysis, rev=snap.revision: self._finished(a, rev, result),
+            on_failed=lambda exc, a=analysis: self._failed(a, exc),
+            on_progress=lambda f, m, a=analysis: self.rows[a].bar.setValue(int(100 * f)),
+        )
+
+    def cancel(self, analysis: str) -> None:
+        if self.states.get(analysis) == RUNNING:
+            self.workers.cancel(f"resilience:{analysis}")
+            self.rows[analysis].cancel.setEnabled(False)
+            self._set_state(analysis, STALE if analysis in self.results else CANCELLED)
+
+    def cancel_all(self) -> None:
+        for a in self.analyses:
+            self.cancel(a)
+
+    def _set_state(self, analysis: str, state: str) -> None:
+        self.states[analysis] = state
+        self.rows[analysis].state.setText(state)
+
+    def _failed(self, analysis: str, exc: BaseException) -> None:
+        self._set_state(analysis, FAILED)
+        self.rows[analysis].cancel.setEnabled(False)
+        self.rows[analysis].state.setToolTip(str(exc))
+
+    def _finished(self, analysis: str, revision: str, result: Any) -> None:
+        if self.snapshot is None or revision != self.snapshot.revision:
+            return  # a result for an older schedule: a newer run is under way
+        self.results[analysis] = result
+        row = self.rows[analysis]
+        row.bar.setValue(100)
+        row.cancel.setEnabled(False)
+        self._set_state(analysis, READY)
+        show = getattr(self, f"_show_{analysis}", None)
+        if show is not None:
+            show(result)
+        self.resultReady.emit(analysis)
+
+    # -------------------------------------------------------------------------- presenting
+    def _show_defense(self, r: Any) -> None:
+        name = r.level.name
+        self.badge.setText(f"Status: {name}")
+        self.badge.setStyleSheet(f"padding: 6px; border-radius: 4px; color: white; background: "
+                                 f"{LEVEL_COLOURS[name]};")
+        self.reason.setText(r.reason)
+
+    def _show_nk(self, r: Any) -> None:
+        import numpy as np
+
+        def paint(fig: Any) -> None:
+            ax = fig.add_subplot()
+            data = np.ma.masked_invalid(r.day_k)
+            im = ax.imshow(np.clip(data, -1, 3), aspect="auto", cmap="RdYlGn", vmin=-1, vmax=3,
+                           interpolation="nearest")
+            ax.set_yticks(range(len(r.services)), labels=r.services)
+            ax.set_xlabel("day")
+            ax.set_title("N+k per service and day (worst slot)")
+            fig.colorbar(im, ax=ax, label="k")
+
+        self.nk_chart.draw(paint)
+
+    def _show_util(self, r: Any) -> None:
+        import numpy as np
+
+        def paint(fig: Any) -> None:
+            ax = fig.add_subplot()
+            im = ax.imshow(np.ma.masked_invalid(r.person_week), aspect="auto", cmap="YlOrRd", vmin=0,
+                           vmax=1.0, interpolation="nearest")
+            ax.set_xticks(range(len(r.week_starts)), labels=[w[5:] for w in r.week_starts])
+            ax.set_ylabel("person")
+            ax.set_title("Utilization per person and week")
+            fig.colorbar(im, ax=ax, label="u")
+
+        self.util_chart.draw(paint)
+
+    def _show_n1(self, r: Any) -> None:
+        rows, keys = [], []
+        for p in r.single_points_of_failure:
+            first = p.unfilled_slots[0] if p.unfilled_slots else None
+            gap = f"{first.activity} {first.day:%b %d} {'AM' if first.slot == 0 else 'PM'}" if first else ""
+            rows.append((p.name, p.unfilled, p.needed, ", ".join(f"{n} ({k})" for n, k in p.absorbed_by[:3]),
+                         gap))
+            keys.append((self.snapshot.people[p.person].id, first.day if first else self.snapshot.start))
+        self.spof_model.set_rows(rows, keys)
+
+    def _show_n2(self, r: Any) -> None:
+        self.n2_model.set_rows(r.fatal_pairs(500))
+
+    def _show_spc(self, r: Any) -> None:
+        self.spc_person.blockSignals(True)
+        self.spc_person.clear()
+        self.spc_person.addItems(list(r.names))
+        self.spc_person.blockSignals(False)
+        self._draw_spc()
+
+    def _draw_spc(self) -> None:
+        r = self.results.get("spc")
+        i = self.spc_person.currentIndex()
+        if r is None or i < 0 or i >= len(r.names) or not r.hours.shape[1]:
+            return
+
+        def paint(fig: Any) -> None:
+            ax = fig.add_subplot()
+            x = range(r.hours.shape[1])
+            ax.plot(x, r.hours[i], marker="o")
+            c, s = r.centre[i], r.sigma[i]
+            for k, style in ((0, "-"), (1, ":"), (2, "--"), (3, "-.")):
+                ax.axhline(c + k * s, linestyle=style, color="grey", linewidth=0.8)
+                if k:
+                    ax.axhline(c - k * s, linestyle=style, color="grey", linewidth=0.8)
+            hit = r.alarms[i].any(axis=1)
+            ax.plot([t for t in x if hit[t]], r.hours[i][hit], "rx", markersize=10)
+            ax.axhline(r.limit, color="red", linewidth=1)
+            ax.set_title(f"{r.names[i]}: weekly duty hours (P(week > {r.limit:.0f} h) = {r.p_over_limit[i]:.1%})")
+
+        self.spc_chart.draw(paint)
+        alarms = [f"week of {w}: rule {k}" for n, w, k in r.alarm_list() if n == r.names[i]]
+        self.spc_alarms.setText("; ".join(alarms) or "No alarms.")
+
+    def _show_equity(self, r: Any) -> None:
+        self.equity_model.set_rows([(t.klass, t.metric, t.gini, t.mean, len(t.outliers)) for t in r.table])
+        self._draw_equity()
+
+    def _draw_equity(self) -> None:
+        r = self.results.get("equity")
+        if r is None:
+            return
+        metric = self.equity_metric.currentText()
+
+        def paint(fig: Any) -> None:
+            ax = fig.add_subplot()
+            ax.plot([0, 1], [0, 1], color="grey", linewidth=0.8)
+            for t in r.table:
+                if t.metric == metric:
+                    ax.plot(t.lorenz_x, t.lorenz_y, label=f"{t.klass} (G = {t.gini:.2f})")
+            ax.set_title(f"Lorenz curves: {metric}")
+            ax.legend(loc="upper left")
+
+        self.equity_chart.draw(paint)
+
+    def _show_burnout(self, r: Any) -> None:
+        idx = {n: i for i, n in enumerate(r.names)}
+        self.burden_model.set_rows([(n, t, b, float(r.exposure[idx[n]])) for n, t, b in r.ranking])
+
+    def _show_fallback(self, r: Any) -> None:
+        self._fallbacks = list(r.fallbacks)
+        self._refresh_fallback_states()
+
+    def _refresh_fallback_states(self) -> None:
+        fbs = getattr(self, "_fallbacks", [])
+        rev = self.snapshot.revision if self.snapshot is not None else ""
+        self.fallback_model.set_rows(
+            [(" + ".join(f.removed), f.n_changes, f.unfilled, "ready" if f.revision == rev else "stale")
+             for f in fbs], fbs)
+
+    # ------------------------------------------------------------------------------ actions
+    def _show_selected(self) -> None:
+        sel = self.spof_table.selectionModel().selectedRows()
+        if sel:
+            pid, day = self.spof_model.key(sel[0].row())
+            self.showInGrid.emit(pid, day)
+
+    def _apply_selected(self) -> None:
+        sel = self.fallback_table.selectionModel().selectedRows()
+        if not sel:
+            return
+        fb = self.fallback_model.key(sel[0].row())
+        if self.snapshot is not None and fb.revision == self.snapshot.revision:
+            self.applyFallback.emit(fb)
+
+    def run_whatif(self) -> None:
+        if self.snapshot is None:
+            return
+        from core.resilience import lechatelier
+
+        people = tuple(i.text() for i in self.whatif_people.selectedItems())
+        loss = self.whatif_loss.value() / 100.0
+        params = lechatelier.Params(people=people, service=self.whatif_service.currentText() if loss else None,
+                                    loss=loss)
+        snap = self.snapshot
+        self.whatif_report.setText("Computing…")
+
+        def task(*, progress: Any, cancelled: Any) -> Any:
+            return lechatelier.run(snap, params, progress=progress, cancelled=cancelled)
+
+        self.workers.start("resilience:whatif", task, on_finished=self._show_whatif,
+                           on_failed=lambda e: self.whatif_report.setText(str(e)))
+
+    def _show_whatif(self, r: Any) -> None:
+        weeks = "never" if r.weeks_to_break == float("inf") else f"{r.weeks_to_break:.1f} weeks"
+        self.whatif_result = r
+        self.whatif_report.setText(
+            f"State: {r.state}. Coverage {r.coverage:.0%} ({r.unfilled} half-days unfilled); "
+            f"{r.extra_hours_per_person:.1f} extra hours per remaining person; someone breaks 80 h: {weeks}; "
+            f"hidden cost {r.hidden_cost_hours:.0f} h of education and clinic.")
+        self.resultReady.emit("whatif")
+
+    def shutdown(self) -> None:
+        self.cancel_all()
+        self.workers.cancel("resilience:whatif")
+        self.chart_pool.waitForDone(10_000)
+
+
+def today() -> dt.date:
+    return dt.date.today()
