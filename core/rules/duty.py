@@ -61,6 +61,7 @@ class RuleContext:
     is_faculty: B  # [P]
     eligible_static: B  # [P, A + 1] kind and PGY allow the activity (credentials apart)
     credential_ok: B | None  # [P, A + 1, D] credential valid on the day (None: no activity needs one)
+    needs_credential: B  # [A + 1]
     academic_year_of_day: NDArray[np.int32]  # [D]
     windows: tuple[I64, I64]  # averaging windows: first and last day index (inclusive)
 
@@ -165,6 +166,7 @@ def _build_context(snap: ScheduleSnapshot) -> RuleContext:
         is_faculty=kind == KIND_FACULTY,
         eligible_static=elig,
         credential_ok=credential_ok,
+        needs_credential=np.array([bool(a.required_credential) for a in snap.activities] + [False], dtype=bool),
         academic_year_of_day=ay,
         windows=(ws, we),
     )
@@ -210,7 +212,8 @@ def raw_spans(
         p3 = st3 = en3 = np.zeros(0, dtype=np.int64)
 
     home = (call == CALL_HOME) | (call == CALL_BACKUP)
-    hours = np.nan_to_num(np.asarray(call_hours, dtype=np.float64), nan=0.0)
+    hours = np.asarray(call_hours, dtype=np.float64)
+    hours = np.where(np.isnan(hours), 0.0, hours)
     p4, d4 = np.nonzero(home & (hours > 0))
     st4 = ctx.home_start[d4]
     en4 = st4 + np.rint(hours[p4, d4] * 60).astype(np.int64)

@@ -132,8 +132,11 @@ class ChangeCheck:
 
 
 # ------------------------------------------------------------------------------------ formatting
+_MONTHS = ("", "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
 def _d(day: dt.date) -> str:
-    return f"{day:%b} {day.day}"
+    return f"{_MONTHS[day.month]} {day.day}"
 
 
 def _dt(t: dt.datetime) -> str:
@@ -358,8 +361,9 @@ def _qualification(snap: ScheduleSnapshot, ctx: RuleContext, rows: I64, codes: A
     codes64 = codes.astype(np.int64)
     bad = ~ctx.eligible_static[rows[:, None], codes64]
     if ctx.credential_ok is not None:
-        day = np.arange(codes.shape[1]) // 2
-        bad |= ~ctx.credential_ok[rows[:, None], codes64, day[None, :]]
+        r_i, s_i = np.nonzero(ctx.needs_credential[codes64])
+        if len(r_i):
+            bad[r_i, s_i] |= ~ctx.credential_ok[rows[r_i], codes64[r_i, s_i], s_i // 2]
     if not bad.any():
         return []
     key = np.where(bad, codes64, -1)
@@ -392,8 +396,10 @@ def _why_not_eligible(kind: str, pgy: int, kinds: Sequence[str], pgys: Sequence[
 
 
 def _absence(snap: ScheduleSnapshot, ctx: RuleContext, rows: I64, codes: Any, call: Any, absent: Any) -> list[Violation]:
-    if not absent.any():
+    some = np.flatnonzero(absent.any(axis=1))
+    if len(some) == 0:
         return []
+    rows, codes, call, absent = rows[some], codes[some], call[some], absent[some]
     duty = ctx.has_span[codes[:, 0::2], 0] | ctx.has_span[codes[:, 1::2], 1] | (call != 0)
     bad = absent & duty
     out: list[Violation] = []
@@ -415,20 +421,31 @@ def _slot_violations(snap: ScheduleSnapshot, ctx: RuleContext, codes: Any, cols:
     out: list[Violation] = []
     if len(cols) == 0:
         return out
-    c = codes.astype(np.int64)
     A = len(snap.activities)
-    res = ctx.is_resident[:, None]
-    fac = ctx.is_faculty[:, None]
+    k = len(cols)
+    if A == 0:
+        return out
+    # Head counts per activity and slot, by group of people: one bincount per group.
+    flat = (codes.astype(np.int64) % (A + 1)) + (A + 1) * np.arange(k)[None, :]
+
+    def per_activity(rows_mask: Any) -> Any:
+        sel = flat if rows_mask is None else flat[rows_mask]
+        return np.bincount(sel.ravel(), minlength=(A + 1) * k).reshape(k, A + 1)[:, :A].T  # [A, k]
+
+    counts_all = per_activity(None)
+    pgy1 = per_activity(ctx.is_resident & (ctx.pgy == 1))
+    senior = per_activity(ctx.is_resident & (ctx.pgy != 1))
+    faculty = per_activity(ctx.is_faculty)
 
     # SUP
-    need = ctx.needs_supervision[c] & res
-    w = np.where(ctx.pgy == 1, rules.sup_units_pgy1, rules.sup_units_senior)[:, None]
-    units = (need * (w + rules.sup_units_procedure * ctx.procedure[c])).sum(axis=0)
+    need = ctx.needs_supervision[:A, None]
+    proc = ctx.procedure[:A, None]
+    units = (need * (rules.sup_units_pgy1 * pgy1 + rules.sup_units_senior * senior
+                     + rules.sup_units_procedure * proc * (pgy1 + senior))).sum(axis=0)
     required = -(-units // rules.sup_units_per_supervisor)
-    sup_mask = ctx.provides_supervision[c] & fac
-    if rules.sup_seniors_supervise_students:
-        pass  # no medical students are scheduled in this program model; residents never count here
-    supervisors = sup_mask.sum(axis=0)
+    # Supervisors are faculty in activities that provide supervision; no medical students are
+    # scheduled in this program model, so senior residents never count (sup_seniors_supervise_students).
+    supervisors = (ctx.provides_supervision[:A, None] * faculty).sum(axis=0)
     for j in np.flatnonzero(supervisors < required).tolist():
         s = int(cols[j])
         day, slot = snap.date_of(s // 2), s % 2
@@ -437,21 +454,23 @@ def _slot_violations(snap: ScheduleSnapshot, ctx: RuleContext, codes: Any, cols:
                f"({q} needed)")
         out.append(Violation("SUP", "critical", None, None, day, day, float(have), float(q), msg, day=day, slot=slot))
 
-    # CAP
-    cap_count = (ctx.counts_capacity[c] & (res | fac)).sum(axis=0)
+    # CAP: each activity that counts against clinic capacity is one clinic with its own rooms.
     cap = rules.max_clinic_physicians_per_slot
-    for j in np.flatnonzero(cap_count > cap).tolist():
+    cap_counts = pgy1 + senior + faculty
+    over = ctx.counts_capacity[:A, None] & (cap_counts > cap)
+    for a, j in zip(*np.nonzero(over)):
+        a, j = int(a), int(j)
         s = int(cols[j])
         day, slot = snap.date_of(s // 2), s % 2
-        msg = f"{_d(day)} {SLOT_NAMES[slot]}: {int(cap_count[j])} physicians in clinic (room capacity {cap})"
-        out.append(Violation("CAP", "high", None, None, day, day, float(cap_count[j]), float(cap), msg,
-                             day=day, slot=slot))
+        code = snap.activities[a].code
+        n = int(cap_counts[a, j])
+        msg = f"{_d(day)} {SLOT_NAMES[slot]}: {n} physicians in {code} (room capacity {cap})"
+        out.append(Violation("CAP", "high", None, None, day, day, float(n), float(cap), msg,
+                             day=day, slot=slot, activity_code=code))
 
     # COV
-    if A:
-        k = len(cols)
-        flat = (c % (A + 1)) + (A + 1) * np.arange(k)[None, :]
-        counts = np.bincount(flat.ravel(), minlength=(A + 1) * k).reshape(k, A + 1)[:, :A].T  # [A, k]
+    if True:
+        counts = counts_all
         rmin = snap.req_min[:, cols].astype(np.int64)
         ropt = snap.req_opt[:, cols].astype(np.int64)
         rmax = snap.req_max[:, cols].astype(np.int64)
@@ -486,7 +505,8 @@ def _sort_key(snap: ScheduleSnapshot) -> Any:
     def key(v: Violation) -> tuple[Any, ...]:
         return (_SEV_RANK[v.severity], _RULE_RANK.get(v.rule, 99),
                 order.get(v.person_id, -1) if v.person_id else -1,
-                v.start.isoformat(), v.slot if v.slot is not None else -1, v.activity_code or "")
+                v.start.toordinal(), v.start.hour * 60 + v.start.minute if isinstance(v.start, dt.datetime) else -1,
+                v.slot if v.slot is not None else -1, v.activity_code or "")
 
     return key
 

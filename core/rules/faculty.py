@@ -29,7 +29,9 @@ SUNDAY = 6
 
 
 def _d(day: dt.date) -> str:
-    return f"{day:%b} {day.day}"
+    from core.rules.engine import _d as fmt
+
+    return fmt(day)
 
 
 def _clinic_mask(snap: ScheduleSnapshot) -> Any:
@@ -93,34 +95,44 @@ def faculty_violations(snap: ScheduleSnapshot, ctx: RuleContext, rows: I64, code
             n = b - a + 1
             msg = f"{person.name}: {n} inpatient weeks in a row, {_d(first)} - {_d(last)} (limit 1)"
             out.append(Violation("FB2B", "warning", person.id, person.name, first, last, float(n), 1.0, msg))
-    if rules.faculty_no_call_sunday_after_inpatient_week:
-        for i, w in zip(*np.nonzero(week_flags)):
-            days_in = np.flatnonzero((week == w) & inpt[i])
-            last = int(days_in[-1])
-            wd = snap.date_of(last).weekday()
-            sunday = last + ((SUNDAY - wd) % 7 or 7)
-            if sunday < D and call[i, sunday] != 0:
-                person = snap.people[int(rows[i])]
-                day = snap.date_of(sunday)
-                msg = (f"{person.name}: on call on Sunday {_d(day)}, right after an inpatient week "
-                       f"ending {_d(snap.date_of(last))}")
-                out.append(Violation("FSUN", "warning", person.id, person.name, day, day, 1.0, 0.0, msg))
+    if rules.faculty_no_call_sunday_after_inpatient_week and W:
+        # Last inpatient day of every grid week (weeks are runs of consecutive days), then the first
+        # Sunday after it.
+        day_idx = np.where(inpt, np.arange(D)[None, :], -1)
+        week_first = np.flatnonzero(np.r_[True, week[1:] != week[:-1]])
+        last = np.maximum.reduceat(day_idx, week_first, axis=1)  # [n, W]
+        weekday = (snap.start.weekday() + last) % 7
+        step = (SUNDAY - weekday) % 7
+        sunday = last + np.where(step == 0, 7, step)
+        ok = week_flags & (sunday < D)
+        rr, ww = np.nonzero(ok)
+        sd = sunday[rr, ww]
+        hit = call[rr, sd] != 0
+        for i, d_sun, d_last in zip(rr[hit].tolist(), sd[hit].tolist(), last[rr, ww][hit].tolist()):
+            person = snap.people[int(rows[i])]
+            day = snap.date_of(d_sun)
+            msg = (f"{person.name}: on call on Sunday {_d(day)}, right after an inpatient week "
+                   f"ending {_d(snap.date_of(d_last))}")
+            out.append(Violation("FSUN", "warning", person.id, person.name, day, day, 1.0, 0.0, msg))
     # FCAP: clinic half-days per calendar week above the cap.
-    clinic = _clinic_mask(snap)[codes]
-    cweek, CW = _week_grid(snap, 0)
-    per = np.zeros((codes.shape[0], CW), dtype=np.int64)
-    np.add.at(per, (slice(None), np.repeat(cweek, 2)), clinic.astype(np.int64))
-    for i in range(len(rows)):
-        person = snap.people[int(rows[i])]
-        cap = person.clinic_cap_per_week
-        if cap is None:
-            continue
-        for w in np.flatnonzero(per[i] > cap).tolist():
-            days_in = np.flatnonzero(cweek == w)
-            first, last = snap.date_of(int(days_in[0])), snap.date_of(int(days_in[-1]))
+    caps = np.array([snap.people[int(p)].clinic_cap_per_week for p in rows.tolist()], dtype=object)
+    has_cap = np.array([c is not None for c in caps], dtype=bool)
+    if has_cap.any():
+        clinic = _clinic_mask(snap)[codes]
+        cweek, CW = _week_grid(snap, 0)
+        per = np.zeros((codes.shape[0], CW), dtype=np.int64)
+        np.add.at(per, (slice(None), np.repeat(cweek, 2)), clinic.astype(np.int64))
+        cap_arr = np.array([c if c is not None else 10**6 for c in caps], dtype=np.int64)
+        week_start = np.flatnonzero(np.r_[True, cweek[1:] != cweek[:-1]])
+        week_end = np.r_[week_start[1:] - 1, D - 1]
+        for i, w in zip(*np.nonzero(per > cap_arr[:, None])):
+            person = snap.people[int(rows[i])]
+            first, last_day = snap.date_of(int(week_start[w])), snap.date_of(int(week_end[w]))
             n = int(per[i, w])
-            msg = f"{person.name}: {n} clinic half-days in the week {_d(first)} - {_d(last)} (cap {cap})"
-            out.append(Violation("FCAP", "warning", person.id, person.name, first, last, float(n), float(cap), msg))
+            cap = int(cap_arr[i])
+            msg = f"{person.name}: {n} clinic half-days in the week {_d(first)} - {_d(last_day)} (cap {cap})"
+            out.append(Violation("FCAP", "warning", person.id, person.name, first, last_day, float(n), float(cap),
+                                 msg))
     return out
 
 

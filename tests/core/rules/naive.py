@@ -267,7 +267,7 @@ def naive_violations(snap: ScheduleSnapshot) -> list[Row]:
         day = snap.date_of(s // 2)
         units = 0
         supervisors = 0
-        in_clinic = 0
+        in_clinic = [0] * len(snap.activities)  # each capacity-counting activity is one clinic
         count = [0] * len(snap.activities)
         for p, person in enumerate(snap.people):
             a = int(snap.codes[p, s])
@@ -282,12 +282,13 @@ def naive_violations(snap: ScheduleSnapshot) -> list[Row]:
             if act.provides_supervision and person.kind == "faculty":
                 supervisors += 1
             if act.counts_clinic_capacity and person.kind in ("resident", "faculty"):
-                in_clinic += 1
+                in_clinic[a] += 1
         required = math.ceil(units / r.sup_units_per_supervisor)
         if supervisors < required:
             out.append(("SUP", "critical", None, day, day, float(supervisors), float(required)))
-        if in_clinic > r.max_clinic_physicians_per_slot:
-            out.append(("CAP", "high", None, day, day, float(in_clinic), float(r.max_clinic_physicians_per_slot)))
+        for n in in_clinic:
+            if n > r.max_clinic_physicians_per_slot:
+                out.append(("CAP", "high", None, day, day, float(n), float(r.max_clinic_physicians_per_slot)))
         for a in range(len(snap.activities)):
             mn, op, mx = int(snap.req_min[a, s]), int(snap.req_opt[a, s]), int(snap.req_max[a, s])
             if count[a] < mn:

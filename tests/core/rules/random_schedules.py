@@ -28,7 +28,7 @@ def random_snapshot(seed: int, *, n_days: int | None = None, tz: str | None = No
         window_mode=mode,
         scheduled_transition_hours=float(rng.choice([0.0, 2.0, 4.0])),
         max_consecutive_night_float=int(rng.choice([4, 6])),
-        max_clinic_physicians_per_slot=int(rng.choice([3, 6])),
+        max_clinic_physicians_per_slot=int(rng.choice([1, 2, 6])),
         warn_away_days_per_year=int(rng.choice([3, 21])),
         max_away_days_per_year=int(rng.choice([6, 28])),
     )
