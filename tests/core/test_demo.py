@@ -284,3 +284,24 @@ def test_large_demo(tmp_path: Path) -> None:
     assert Counter(p.pgy for p in snap.people if p.kind == "resident") == {1: 50, 2: 50, 3: 50}
     assert np.all(np.asarray(snap.codes)[[p.kind == "resident" for p in snap.people]] >= 0)
     assert_only_deliberate(snap, 2026)
+
+
+def test_snapshot_fast_read_equals_the_portable_read(
+    typical: tuple[Path, DemoSummary], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import core.snapshot as snapshot_module
+
+    path, summary = typical
+    opened = open_database(path)
+    try:
+        with Session(opened.engine) as s:
+            ranges = [(summary.start, summary.end), (dt.date(2026, 9, 3), dt.date(2026, 10, 1))]
+            fast = [build_snapshot(s, summary.program_id, lo, hi) for lo, hi in ranges]
+            monkeypatch.setattr(snapshot_module, "_packed_assignments", lambda *args: None)
+            slow = [build_snapshot(s, summary.program_id, lo, hi) for lo, hi in ranges]
+    finally:
+        opened.engine.dispose()
+    for a, b in zip(fast, slow):
+        assert np.array_equal(a.codes, b.codes) and np.array_equal(a.source, b.source)
+        assert np.array_equal(a.locked, b.locked) and a.revision == b.revision
+    assert (np.asarray(fast[0].codes) >= 0).all()
