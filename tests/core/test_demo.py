@@ -305,3 +305,30 @@ def test_snapshot_fast_read_equals_the_portable_read(
         assert np.array_equal(a.codes, b.codes) and np.array_equal(a.source, b.source)
         assert np.array_equal(a.locked, b.locked) and a.revision == b.revision
     assert (np.asarray(fast[0].codes) >= 0).all()
+
+
+def _as_date(x: dt.date | dt.datetime) -> dt.date:
+    return x.date() if isinstance(x, dt.datetime) else x
+
+
+def test_the_compliance_engine_finds_the_planted_violations_and_no_other_critical(
+    snapshot: ScheduleSnapshot,
+) -> None:
+    from core.rules.engine import validate
+
+    result = validate(snapshot)
+
+    def planted(rule: str, name: str | None, start: dt.date, end: dt.date) -> bool:
+        return any(v.rule == rule and v.person == name and start <= v.end and end >= v.start - dt.timedelta(days=27)
+                   for v in DELIBERATE_VIOLATIONS)
+
+    for v in result.violations:
+        start, end = _as_date(v.start), _as_date(v.end)
+        if v.severity == "critical":
+            assert planted(v.rule, v.person_name, start, end), v.message
+        elif v.severity == "high" and not planted(v.rule, v.person_name, start, end):
+            # The one natural exception: an in-house call on the night the clocks go back lasts 25 h.
+            assert v.rule == "C24" and v.value <= 25 and start == dt.date(2026, 10, 31), v.message
+    for d in DELIBERATE_VIOLATIONS:
+        assert any(v.rule == d.rule and v.person_name == d.person and _as_date(v.start) <= d.end
+                   and _as_date(v.end) >= d.start for v in result.violations), d.sentence
