@@ -64,7 +64,7 @@ class Foundations:
 
     def qualified_any(self) -> B:
         """[P, A]: qualified on at least one day of the snapshot."""
-        return self.qualified.any(axis=2)  # type: ignore[no-any-return]
+        return self.qualified.any(axis=2)  # type: ignore[return-value]
 
 
 _FOUNDATIONS: weakref.WeakKeyDictionary[ScheduleSnapshot, Foundations] = weakref.WeakKeyDictionary()

@@ -44,9 +44,12 @@ def run(snapshot: ScheduleSnapshot, params: Params | None = None, *, progress: P
     def compute() -> HubsResult:
         snap = snapshot
         f = foundations(snap)
-        one = n1_mod.run(snap, progress=lambda x, m="": progress(0.9 * x, m), cancelled=cancelled)
-        present = ~snap.absent.all(axis=1)
-        qual = f.qualified.any(axis=2) & present[:, None]
+        def part(x: float, m: str = "") -> None:
+            progress(0.9 * x, m)
+
+        one = n1_mod.run(snap, progress=part, cancelled=cancelled)
+        present = np.asarray(~snap.absent.all(axis=1), dtype=bool)
+        qual: np.ndarray = np.asarray(f.qualified.any(axis=2) & present[:, None])
         services = np.flatnonzero((f.req_min > 0).any(axis=1))
         thin: dict[int, list[str]] = {p: [] for p in range(snap.n_people)}
         advice = []

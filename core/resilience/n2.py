@@ -29,7 +29,7 @@ from core.snapshot import ScheduleSnapshot
 
 @dataclass(frozen=True)
 class Params:
-    parallel_above: int = 6000  # pairs to solve before a process pool pays for its start-up
+    parallel_above: int = 2000  # pairs to solve before a process pool pays for its start-up
     workers: int = 0  # 0 = one per CPU
     chunk: int = 250  # pairs per chunk sent to a worker
     poll_seconds: float = 0.05
