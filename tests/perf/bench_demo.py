@@ -47,7 +47,8 @@ def bench(size: str, repeat: int, folder: Path) -> None:
     for i in range(repeat):
         path = folder / f"{size}-{i}.sqlite"
         opened = open_database(path)
-        summary, wall, cpu = timed(lambda: create_demo(opened.engine, size=size, seed=0))
+        engine = opened.engine
+        summary, wall, cpu = timed(lambda: create_demo(engine, size=size, seed=0))  # noqa: B023
         opened.engine.dispose()
         gen_wall.append(wall)
         gen_cpu.append(cpu)
