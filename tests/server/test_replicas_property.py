@@ -29,7 +29,7 @@ from server import models as sm
 from tests.server.harness import Replica, ServerUnderTest, build_program, normalise
 
 pytestmark = pytest.mark.postgres
-DAYS = (dt.date(2026, 9, 14), dt.date(2026, 9, 15))
+DAYS = (dt.date(2026, 9, 14),)  # few cells, so laptops collide often
 
 
 @pytest.fixture(scope="module")
@@ -136,7 +136,7 @@ def run_machine(shared, examples: int, steps: int) -> None:
 
 
 def test_three_replicas_converge_and_lose_nothing(shared) -> None:
-    run_machine(shared, examples=3, steps=10)
+    run_machine(shared, examples=3, steps=16)
 
 
 @pytest.mark.slow
