@@ -79,8 +79,12 @@ def _holidays(ctx: ServiceContext, program_id: str, start: dt.date, end: dt.date
     return ctx.read(run)
 
 
-def load_year(ctx: ServiceContext, start_year: int | None = None) -> YearData:
-    """The database's program and one of its academic years (the latest when none is named)."""
+def load_year(ctx: ServiceContext, start_year: int | None = None, *, start: dt.date | None = None,
+              end: dt.date | None = None) -> YearData:
+    """The database's program and one of its academic years (the latest when none is named).
+
+    `start`/`end` limit the assignments and calls read to those dates (within the year).
+    """
     program = get_program(ctx)
     years = academic_years(ctx, program.id)
     if not years:
@@ -99,8 +103,9 @@ def load_year(ctx: ServiceContext, start_year: int | None = None) -> YearData:
     ordered = people_in_grid_order(people)
     acts = tuple(list_activities(ctx, program.id, include_archived=True))
     person_ids = {p.id for p in ordered}
-    assignments = tuple(a for a in assignments_between(ctx, year.start, year.end) if a.person_id in person_ids)
-    calls = tuple(c for c in calls_between(ctx, year.start, year.end) if c.person_id in person_ids)
+    first, last = max(year.start, start or year.start), min(year.end, end or year.end)
+    assignments = tuple(a for a in assignments_between(ctx, first, last) if a.person_id in person_ids)
+    calls = tuple(c for c in calls_between(ctx, first, last) if c.person_id in person_ids)
     return YearData(
         program=program, year=year, people=ordered, activities=acts, assignments=assignments, calls=calls,
         holidays=_holidays(ctx, program.id, year.start, year.end),

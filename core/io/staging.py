@@ -36,6 +36,7 @@ from core.io.excel import (
 )
 from core.io.grid import CALL_TYPE_LABELS, YearData, load_year
 from core.services.base import ChangeSet, Result, ServiceContext, Work, row_image
+from core.services.programs import get_program
 from core.services.schedule import _check_freeze, put_call
 from core.store import models as m
 
@@ -227,6 +228,8 @@ def _as_date(value: Any, start_year: int | None) -> dt.date | None:
     if isinstance(value, dt.date):
         return value
     if not isinstance(value, str) or len(value) > 40:
+        return None
+    if not any(ch.isdigit() for ch in value):
         return None
     text = " ".join(value.replace(",", " ").split())
     for fmt in _DATE_FORMATS:
@@ -580,8 +583,10 @@ def stage_workbook(
     fname = file_name or (source.name if isinstance(source, Path) else "The workbook")
     sheets = read_workbook(source, name=fname)
     meta = _read_meta(sheets)
-    data0 = load_year(ctx, None)
-    program = data0.program
+    program = get_program(ctx)
+    years = _years(ctx, program.id)
+    if not years:
+        raise _refuse(fname, f"{program.name} has no academic year yet.")
     if meta:
         if meta.get("format") != FORMAT_NAME:
             raise _refuse(fname, "its metadata sheet is not one this program wrote.")
@@ -597,7 +602,7 @@ def stage_workbook(
         if academic_year is not None and academic_year != meta_year:
             raise _refuse(fname, f"it holds AY {meta_year}-{meta_year + 1}, not AY {academic_year}-{academic_year + 1}.")
         academic_year = meta_year
-    hint = academic_year if academic_year is not None else data0.year.start_year
+    hint = academic_year if academic_year is not None else max(years)
     layouts: list[tuple[RawSheet, Layout]] = []
     skipped: list[str] = []
     for s in sheets:
@@ -613,7 +618,6 @@ def stage_workbook(
         raise _refuse(fname, "no sheet holds a schedule grid (a row of dates with a row of AM/PM below it).")
     all_dates = sorted({d for _s, lay in layouts for d, _sl in lay.columns.values()})
     first, last = all_dates[0], all_dates[-1]
-    years = _years(ctx, program.id)
     start_year = next((y for y, (a, b) in years.items() if a <= first and last <= b), None)
     if start_year is None:
         have = ", ".join(f"{y}-{y + 1}" for y in sorted(years))
@@ -622,7 +626,7 @@ def stage_workbook(
     if academic_year is not None and start_year != academic_year:
         raise _refuse(fname, f"its dates lie in AY {start_year}-{start_year + 1}, but the workbook says AY "
                              f"{academic_year}-{academic_year + 1}.")
-    data = data0 if start_year == data0.year.start_year else load_year(ctx, start_year)
+    data = load_year(ctx, start_year, start=first, end=last)
     return _compare(data, layouts, meta, fname, name_threshold, code_threshold, first, last, tuple(skipped))
 
 
