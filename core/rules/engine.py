@@ -328,10 +328,11 @@ def _duty_hour_rules(
             nights = b_ - a_ + 1
             if nights > lim_nf:
                 person = people[int(rows[i])]
-                a, b = snap.date_of(a_), snap.date_of(b_)
-                msg = (f"{person.name}: {nights} consecutive night-float nights from {_d(a)} to {_d(b)} "
+                n0, n1 = snap.date_of(a_), snap.date_of(b_)
+                msg = (f"{person.name}: {nights} consecutive night-float nights from {_d(n0)} to {_d(n1)} "
                        f"(limit {lim_nf})")
-                out.append(Violation("NF", "high", person.id, person.name, a, b, float(nights), float(lim_nf), msg))
+                out.append(Violation("NF", "high", person.id, person.name, n0, n1, float(nights), float(lim_nf),
+                                     msg))
     return out
 
 
@@ -641,10 +642,10 @@ def check_change(snapshot: ScheduleSnapshot, change: ProposedChange) -> ChangeCh
             sc1[p, col_of[s]] = a
         before += _slot_violations(snap, ctx, sc0, cols)
         after += _slot_violations(snap, ctx, sc1, cols)
-    b, a = Counter(before), Counter(after)
+    count_before, count_after = Counter(before), Counter(after)
     key = _sort_key(snap)
-    added = tuple(sorted((a - b).elements(), key=key))
-    removed = tuple(sorted((b - a).elements(), key=key))
+    added = tuple(sorted((count_after - count_before).elements(), key=key))
+    removed = tuple(sorted((count_before - count_after).elements(), key=key))
     return ChangeCheck(
         added=added,
         removed=removed,

@@ -56,10 +56,15 @@ def _inpatient_weeks(snap: ScheduleSnapshot, ctx: RuleContext, codes: Any) -> tu
     rules = snap.rules
     inpt = ctx.inpatient[codes[:, 0::2]] | ctx.inpatient[codes[:, 1::2]]
     week, W = _week_grid(snap, rules.faculty_week_start_weekday)
-    per_week = np.zeros((codes.shape[0], W), dtype=np.int64)
-    if W:
-        np.add.at(per_week, (slice(None), week), inpt.astype(np.int64))
+    if W == 0:
+        return np.zeros((codes.shape[0], 0), dtype=bool), inpt, W
+    per_week = np.add.reduceat(inpt.astype(np.int64), _week_firsts(week), axis=1)
     return per_week >= rules.faculty_inpatient_week_min_days, inpt, W
+
+
+def _week_firsts(week: Any) -> Any:
+    """Index of the first day of every week (weeks are runs of consecutive days)."""
+    return np.flatnonzero(np.r_[True, week[1:] != week[:-1]])
 
 
 def faculty_violations(snap: ScheduleSnapshot, ctx: RuleContext, rows: I64, codes: Any, call: Any) -> list[Any]:
@@ -100,15 +105,15 @@ def faculty_violations(snap: ScheduleSnapshot, ctx: RuleContext, rows: I64, code
         # Sunday after it.
         day_idx = np.where(inpt, np.arange(D)[None, :], -1)
         week_first = np.flatnonzero(np.r_[True, week[1:] != week[:-1]])
-        last = np.maximum.reduceat(day_idx, week_first, axis=1)  # [n, W]
-        weekday = (snap.start.weekday() + last) % 7
+        last_ip = np.maximum.reduceat(day_idx, week_first, axis=1)  # [n, W]
+        weekday = (snap.start.weekday() + last_ip) % 7
         step = (SUNDAY - weekday) % 7
-        sunday = last + np.where(step == 0, 7, step)
+        sunday = last_ip + np.where(step == 0, 7, step)
         ok = week_flags & (sunday < D)
         rr, ww = np.nonzero(ok)
         sd = sunday[rr, ww]
         hit = call[rr, sd] != 0
-        for i, d_sun, d_last in zip(rr[hit].tolist(), sd[hit].tolist(), last[rr, ww][hit].tolist()):
+        for i, d_sun, d_last in zip(rr[hit].tolist(), sd[hit].tolist(), last_ip[rr, ww][hit].tolist()):
             person = snap.people[int(rows[i])]
             day = snap.date_of(d_sun)
             msg = (f"{person.name}: on call on Sunday {_d(day)}, right after an inpatient week "
@@ -120,8 +125,7 @@ def faculty_violations(snap: ScheduleSnapshot, ctx: RuleContext, rows: I64, code
     if has_cap.any():
         clinic = _clinic_mask(snap)[codes]
         cweek, CW = _week_grid(snap, 0)
-        per = np.zeros((codes.shape[0], CW), dtype=np.int64)
-        np.add.at(per, (slice(None), np.repeat(cweek, 2)), clinic.astype(np.int64))
+        per = np.add.reduceat(clinic.astype(np.int64), 2 * _week_firsts(cweek), axis=1)
         cap_arr = np.array([c if c is not None else 10**6 for c in caps], dtype=np.int64)
         week_start = np.flatnonzero(np.r_[True, cweek[1:] != cweek[:-1]])
         week_end = np.r_[week_start[1:] - 1, D - 1]
@@ -169,8 +173,8 @@ def faculty_load(snapshot: ScheduleSnapshot) -> FacultyLoadReport:
     clinic = _clinic_mask(snap)[codes]
     cweek, CW = _week_grid(snap, 0)
     per = np.zeros((len(rows), CW), dtype=np.int64)
-    if CW:
-        np.add.at(per, (slice(None), np.repeat(cweek, 2)), clinic.astype(np.int64))
+    if CW and len(rows):
+        per = np.add.reduceat(clinic.astype(np.int64), 2 * _week_firsts(cweek), axis=1)
     week_flags, _, _ = _inpatient_weeks(snap, ctx, codes)
     # Friday and Saturday nights are the weekend call nights.
     weekend = np.array([snap.date_of(d).weekday() in (4, 5) for d in range(snap.n_days)], dtype=bool)

@@ -19,10 +19,10 @@ from core.store.db import open_database, session_factory
 MON = dt.date(2026, 9, 7)
 
 
-@pytest.fixture
-def program_db(tmp_path):
+@pytest.fixture(scope="module")
+def program_db(tmp_path_factory):
     """A small program: Dr Lee works 6 x 14 h a week (H80), Dr Smith (faculty) is over her clinic cap."""
-    path = tmp_path / "program.sqlite"
+    path = tmp_path_factory.mktemp("rules_db") / "program.sqlite"
     opened = open_database(path)
     with session_factory(opened.engine)() as s, s.begin():
         prog = m.Program(name="Test FM", time_zone="America/New_York")

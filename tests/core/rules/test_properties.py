@@ -17,7 +17,7 @@ from core.snapshot import CALL_IN_HOUSE
 PLAIN_START = dt.date(2026, 9, 7)
 
 
-@settings(max_examples=15, deadline=None)
+@settings(max_examples=8, deadline=None)
 @given(st.integers(0, 2**32 - 1))
 def test_shifting_the_schedule_by_seven_days_changes_no_violation_count(seed):
     snap = random_snapshot(seed, start=PLAIN_START, n_days=45, tz="America/New_York")  # no clock change
@@ -33,7 +33,7 @@ def worst(result, rule):
     return out
 
 
-@settings(max_examples=15, deadline=None)
+@settings(max_examples=8, deadline=None)
 @given(st.integers(0, 2**32 - 1), st.integers(0, 2**32 - 1))
 def test_adding_duty_never_removes_an_h80_or_q3_violation(seed, edit_seed):
     snap = random_snapshot(seed, window_mode="rolling")
