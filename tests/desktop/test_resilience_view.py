@@ -40,6 +40,7 @@ def all_ready(v: Any) -> bool:
     return all(v.states[a] == READY for a in RUN_ORDER)
 
 
+@pytest.mark.slow  # runs every analysis: 10-20 s on the shared 2-core machine
 def test_run_all_fills_every_panel(view: Any, qtbot: Any, tmp_path: Path) -> None:
     snap = synthetic_program(18, 13, 28)
     view.set_snapshot(snap)
@@ -85,6 +86,7 @@ def test_cancel_mid_run(view: Any, qtbot: Any) -> None:
     assert "n2" not in view.results and view.states["n2"] == CANCELLED
 
 
+@pytest.mark.slow  # runs every analysis: 10-20 s on the shared 2-core machine
 def test_results_go_stale_after_an_edit_and_refresh(view: Any, qtbot: Any) -> None:
     snap = synthetic_program(18, 13, 28)
     view.set_snapshot(snap)
@@ -146,6 +148,7 @@ def _probe(view: Any, qtbot: Any, snap: Any, timeout_ms: int) -> tuple[float, fl
     return max(cpu), max(wall)
 
 
+@pytest.mark.slow  # runs every analysis: 10-20 s on the shared 2-core machine
 def test_event_loop_never_stalls_while_analyses_run(view: Any, qtbot: Any) -> None:
     worst_cpu, _ = _probe(view, qtbot, synthetic_program(18, 13, 28), 60_000)
     assert worst_cpu < 0.050, f"the GUI thread was busy for {worst_cpu * 1000:.0f} ms at once"
