@@ -447,6 +447,7 @@ class _Built:
         m.minimize(self.obj)
         self.obj_index = self.obj.index
 
+        self.num_x = sum(len(cell) for row in self.x for cell in row)
         self.symmetric_groups: list[list[int]] = []
         if symmetry_breaking:
             self._break_symmetry(fixed)
@@ -750,6 +751,10 @@ def _full_search(built: _Built, shared: _Shared, time_limit: float, workers: int
     if hint:
         _set_hint(model.proto, hint)
     solver = _params(time_limit, workers)
+    if workers == 1 and built.num_x <= 1500:
+        # One full worker on a small model: the LP-heavy search proves rostering optima much faster.
+        # (On larger models its root LP is too slow to give a useful bound within a minute.)
+        solver.parameters.linearization_level = 2
     solver.best_bound_callback = lambda b: shared.raise_bound(int(math.ceil(b - 1e-6)))
     shared.register(solver)
     try:
@@ -775,7 +780,7 @@ def _first_solution(built: _Built, shared: _Shared, time_limit: float, workers: 
                     hint: list[tuple[int, int]] | None, stats: dict[str, Any]) -> list[int] | None:
     """A feasible roster fast: the same model without its objective (the greedy roster as a hint)."""
     model = built.cp.clone()
-    model.clear_objective()
+    model.clear_objective()  # type: ignore[no-untyped-call]
     if hint:
         _set_hint(model.proto, hint)
     solver = _params(time_limit, workers)
@@ -841,10 +846,10 @@ class _Neighbourhoods:
         total = sum(self.score.values())
         r = self.rng.random() * total
         kind = self.KINDS[-1]
-        for k in self.KINDS:
-            r -= self.score[k]
+        for candidate in self.KINDS:
+            r -= self.score[candidate]
             if r <= 0:
-                kind = k
+                kind = candidate
                 break
         H, P = self.H, self.P
         size = self.size[kind]
@@ -858,8 +863,8 @@ class _Neighbourhoods:
             for pi in self.rng.sample(range(P), k):
                 cells.update((pi, d) for d in range(H))
         elif kind == "block":
-            k = max(2, min(P, round(size)))
-            L = max(3, min(H, round(H * 0.3)))
+            k = min(P, max(2, round(size)))
+            L = min(H, max(3, round(H * 0.3)))
             d0 = self.rng.randrange(0, H - L + 1)
             for pi in self.rng.sample(range(P), k):
                 cells.update((pi, d) for d in range(d0, d0 + L))
@@ -870,8 +875,8 @@ class _Neighbourhoods:
                 return self.pick(values)
             d, i = self.rng.choice(bad)
             able = self.able[i]
-            k = max(2, min(len(able), round(size)))
-            L = max(3, min(H, 7))
+            k = min(len(able), max(2, round(size)))
+            L = min(H, 7)
             d0 = max(0, min(H - L, d - L // 2))
             for pi in self.rng.sample(able, k):
                 cells.update((pi, dd) for dd in range(d0, d0 + L))

@@ -1,0 +1,82 @@
+"""Curtois & Qu Instances 1-12 with the general roster solver: a markdown table for docs/performance.md.
+
+    .venv/bin/python tests/perf/bench_curtois.py --time-limit 60 [--workers 2] [--instances 1-12]
+
+Each roster is re-scored by the independent evaluator (core.solver.curtois.evaluate); a row with hard
+violations or a score that differs from the solver's objective is marked as a defect.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+BENCH = (REPO / ".." / "shared" / "benchdata" / "curtois").resolve()
+sys.path.insert(0, str(REPO))
+
+from core.solver import curtois  # noqa: E402
+from core.solver.roster import solve  # noqa: E402
+
+
+def instances(text: str) -> list[int]:
+    out: list[int] = []
+    for part in text.split(","):
+        a, _, b = part.partition("-")
+        out.extend(range(int(a), int(b or a) + 1))
+    return out
+
+
+def cpu_model() -> str:
+    try:
+        for line in subprocess.run(["lscpu"], capture_output=True, text=True, check=False).stdout.splitlines():
+            if line.startswith("Model name:"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--time-limit", type=float, default=60.0)
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--instances", default="1-12")
+    parser.add_argument("--folder", type=Path, default=BENCH)
+    args = parser.parse_args()
+    if not args.folder.is_dir():
+        print(f"The benchmark folder {args.folder} does not exist.", file=sys.stderr)
+        return 2
+    from ortools import __version__ as ortools_version
+
+    print(f"Curtois & Qu, {args.time_limit:g} s per instance, {args.workers} workers, "
+          f"{os.cpu_count()} cores ({cpu_model()}), OR-Tools {ortools_version}, "
+          f"{time.strftime('%Y-%m-%d')}, load average at start {os.getloadavg()[0]:.1f}", flush=True)
+    print()
+    print("| Instance | objective | best bound | BKS | gap to BKS | first feasible | status | evaluator | load |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for n in instances(args.instances):
+        path = args.folder / f"Instance{n}.txt"
+        inst = curtois.read_instance(path)
+        result = solve(curtois.to_roster_model(inst), time_limit=args.time_limit, workers=args.workers)
+        bks = curtois.best_known(path)
+        load = os.getloadavg()[0]
+        if result.assignment is None or result.objective is None:
+            print(f"| {n} | none | {result.best_bound} | {bks} | - | - | {result.status} | - | {load:.1f} |", flush=True)
+            continue
+        ev = curtois.evaluate(inst, result.assignment)
+        ok = "ok" if not ev.hard and ev.penalty == result.objective else f"DEFECT {ev.penalty} {dict(ev.counts)}"
+        gap = f"{100 * (result.objective - bks) / bks:.2f} %" if bks else "-"
+        first = f"{result.time_to_first_feasible:.2f} s" if result.time_to_first_feasible is not None else "-"
+        print(f"| {n} | {result.objective} | {result.best_bound} | {bks} | {gap} | {first} | {result.status} "
+              f"({result.wall_time:.1f} s) | {ok} | {load:.1f} |", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
