@@ -154,6 +154,8 @@ class AssignPicker(QFrame):
     def set_codes(self, codes: list[str]) -> None:
         comp = QCompleter(codes, self)
         comp.setCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
+        # Inline: completes in the box itself, no popup window to steal focus from the grid.
+        comp.setCompletionMode(QCompleter.CompletionMode.InlineCompletion)
         self.edit.setCompleter(comp)
 
     def open_with(self, text: str) -> None:
