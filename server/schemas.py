@@ -27,13 +27,16 @@ class Health(BaseModel):
     server_version: str
 
 
+NO_NUL = r"^[^\x00]*$"
+
+
 class LoginRequest(Strict):
-    username: str = Field(min_length=1, max_length=100)
+    username: str = Field(min_length=1, max_length=100, pattern=NO_NUL)
     password: str = Field(min_length=1, max_length=1000)
 
 
 class RefreshRequest(Strict):
-    refresh_token: str = Field(min_length=1, max_length=200)
+    refresh_token: str = Field(min_length=1, max_length=200, pattern=NO_NUL)
 
 
 class TokenPair(BaseModel):
@@ -81,7 +84,7 @@ class ProgramOut(BaseModel):
 
 class PushOp(Strict):
     op_id: str = Id
-    table: str = Field(min_length=1, max_length=64)
+    table: str = Field(min_length=1, max_length=64, pattern=r"^[a-z_]+$")
     row_id: str = Id
     op: Literal["insert", "update", "delete"]
     base_version: int = Field(ge=0, le=2**31 - 1)
