@@ -28,6 +28,8 @@ COMMAND_MODULES = [
     "core.commands.solver",
     "core.commands.swaps",
     "core.commands.analyze",
+    "core.commands.sync",
+    "core.commands.serve",
 ]
 
 EXIT_OK = 0
