@@ -63,6 +63,7 @@ class RuleContext:
     credential_ok: B | None  # [P, A + 1, D] credential valid on the day (None: no activity needs one)
     needs_credential: B  # [A + 1]
     academic_year_of_day: NDArray[np.int32]  # [D]
+    academic_years: tuple[tuple[int, int, int], ...]  # (start year, first day, last day) in the snapshot
     windows: tuple[I64, I64]  # averaging windows: first and last day index (inclusive)
 
 
@@ -168,6 +169,9 @@ def _build_context(snap: ScheduleSnapshot) -> RuleContext:
         credential_ok=credential_ok,
         needs_credential=np.array([bool(a.required_credential) for a in snap.activities] + [False], dtype=bool),
         academic_year_of_day=ay,
+        academic_years=tuple(
+            (int(y), int(np.flatnonzero(ay == y)[0]), int(np.flatnonzero(ay == y)[-1])) for y in np.unique(ay)
+        ),
         windows=(ws, we),
     )
 

@@ -339,10 +339,9 @@ def _duty_hour_rules(
 def _away(snap: ScheduleSnapshot, ctx: RuleContext, rows: I64, away: Any) -> list[Violation]:
     rules = snap.rules
     out: list[Violation] = []
-    ay = ctx.academic_year_of_day
-    for year in np.unique(ay).tolist():
-        sel = np.flatnonzero(ay == year)
-        counts = away[:, sel].sum(axis=1)
+    for year, first, last in ctx.academic_years:
+        counts = away[:, first : last + 1].sum(axis=1)
+        sel = (first, last)
         for i in np.flatnonzero((counts >= rules.warn_away_days_per_year) | (counts > rules.max_away_days_per_year)).tolist():
             n = int(counts[i])
             person = snap.people[int(rows[i])]
