@@ -28,6 +28,7 @@ COMMAND_MODULES = [
     "core.commands.solver",
     "core.commands.swaps",
     "core.commands.analyze",
+    "core.commands.io",
     "core.commands.sync",
     "core.commands.serve",
 ]

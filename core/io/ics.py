@@ -98,7 +98,8 @@ def feed_events(
         raise ValidationError("A calendar feed is for one person or for one service.", field="feed")
     tz = ZoneInfo(data.program.time_zone)
     first, last = start or data.year.start, end or data.year.end
-    locations: dict[str, Any] = dict(data.program.settings.get("locations", {}) or {})
+    raw_locations = data.program.settings.get("locations")
+    locations: dict[str, Any] = dict(raw_locations) if isinstance(raw_locations, dict) else {}
     wanted = service.casefold() if service is not None else None
     if wanted is not None and not any(a.code.casefold() == wanted for a in data.activities) and not any(
             c.service.casefold() == wanted for c in data.calls):
