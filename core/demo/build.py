@@ -685,6 +685,10 @@ class DemoBuilder:
         """Assignment rows as tuples in ASSIGNMENT_COLUMNS order, as stored (ISO dates, 0/1)."""
         dates = [self.date(d).isoformat() for d in range(self.D)]
         names = SOURCE_NAMES
+        n = 2 * self.D * (len(self.residents) + len(self.faculty))
+        # Random (seeded) UUIDs handed out in sorted order: the primary-key index then grows at its
+        # end instead of splitting pages all over a 150k-row tree.
+        ids = iter(sorted(self.uid() for _ in range(n)))
         out: list[tuple[Any, ...]] = []
         for people, codes, source, locked, notes, rot_of in (
             (self.residents, self.codes, self.source, self.locked, self.notes, self.rot_of),
@@ -697,7 +701,7 @@ class DemoBuilder:
                     rid = self.rot_ids[rots[d]] if rots is not None and rots[d] >= 0 else None
                     cd, sd, ld = c[d], so[d], lk[d]
                     for s in (0, 1):
-                        out.append((self.uid(), 0, 0, p.id, dates[d], s, self.act_ids[cd[s]], rid,
+                        out.append((next(ids), 0, 0, p.id, dates[d], s, self.act_ids[cd[s]], rid,
                                     names[sd[s]], ld[s], notes.get((i, d, s))))
         return out
 
@@ -748,9 +752,19 @@ def write(builder: DemoBuilder, session: Session, progress: ProgressFn) -> int:
            f"VALUES ({', '.join('?' for _ in ASSIGNMENT_COLUMNS)})")
     step = 20000
     connection = session.connection()
-    for i in range(0, len(tuples), step):
-        connection.exec_driver_sql(sql, tuples[i : i + step])
-        progress(0.8 + 0.2 * min(1.0, (i + step) / len(tuples)), "Assignments")
+    sqlite = connection.dialect.name == "sqlite"
+    if sqlite:
+        # The table's three indexes (random UUIDs, person x date x slot, date) outgrow SQLite's
+        # default 2 MB page cache at once; a bigger cache for this one write avoids re-reading pages.
+        cache = connection.exec_driver_sql("PRAGMA cache_size").scalar()
+        connection.exec_driver_sql("PRAGMA cache_size = -131072")
+    try:
+        for i in range(0, len(tuples), step):
+            connection.exec_driver_sql(sql, tuples[i : i + step])
+            progress(0.8 + 0.2 * min(1.0, (i + step) / len(tuples)), "Assignments")
+    finally:
+        if sqlite:
+            connection.exec_driver_sql(f"PRAGMA cache_size = {int(cache)}")
     return len(tuples)
 
 
