@@ -756,7 +756,7 @@ def write(builder: DemoBuilder, session: Session, progress: ProgressFn) -> int:
     if sqlite:
         # The table's three indexes (random UUIDs, person x date x slot, date) outgrow SQLite's
         # default 2 MB page cache at once; a bigger cache for this one write avoids re-reading pages.
-        cache = connection.exec_driver_sql("PRAGMA cache_size").scalar()
+        cache = int(connection.exec_driver_sql("PRAGMA cache_size").scalar() or -2000)
         connection.exec_driver_sql("PRAGMA cache_size = -131072")
     try:
         for i in range(0, len(tuples), step):
@@ -764,7 +764,7 @@ def write(builder: DemoBuilder, session: Session, progress: ProgressFn) -> int:
             progress(0.8 + 0.2 * min(1.0, (i + step) / len(tuples)), "Assignments")
     finally:
         if sqlite:
-            connection.exec_driver_sql(f"PRAGMA cache_size = {int(cache)}")
+            connection.exec_driver_sql(f"PRAGMA cache_size = {cache}")
     return len(tuples)
 
 
