@@ -253,6 +253,17 @@ class MainWindow(QMainWindow):
             tabs.addTab(ActivitiesEditor(self.session, tabs), "Activities")
             tabs.addTab(RequirementsEditor(self.session, tabs), "Requirements")
             return tabs
+        if name == "Swaps":
+            from desktop.views.swaps import SwapsPage
+
+            swaps_page = SwapsPage(self.session, self)
+            self.statusBar().addPermanentWidget(swaps_page.notifications.status_label)
+            swaps_page.notifications.status_label.show()
+            return swaps_page
+        if name == "Absences":
+            from desktop.views.absences import AbsencesPage
+
+            return AbsencesPage(self.session, self)
         if name == "Settings":
             from desktop.views.editors import RuleSetEditor
 

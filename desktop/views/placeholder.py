@@ -6,10 +6,6 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
 PLACEHOLDERS = {
-    "Absences": "Leave and absence requests: request, approve or deny, see the time away from the "
-                "program per resident (warning at 21 days, limit 28) and what an approval empties in the schedule.",
-    "Swaps": "The four kinds of swaps (trade, give-away, swap pool, open-shift pickup): requests, "
-             "candidates ranked by fit, checks before acceptance and execution, rollback within 24 h.",
     "Resilience": "Analyses of how the schedule copes with absences: coverage margins, single points of "
                   "failure, what-if scenarios, run in the background with progress and cancel.",
     "Sync": "Synchronisation with the program's server: pending changes, the last push and pull, "
