@@ -47,10 +47,10 @@ class RecordTableModel(QAbstractTableModel):
         have = {self._key(r): i for i, r in enumerate(self.rows)}
         last = self.columnCount() - 1
         for k, rec in wanted.items():
-            i = have.get(k)
-            if i is not None and self.rows[i] != rec:
-                self.rows[i] = rec
-                self.dataChanged.emit(self.index(i, 0), self.index(i, last))
+            at = have.get(k)
+            if at is not None and self.rows[at] != rec:
+                self.rows[at] = rec
+                self.dataChanged.emit(self.index(at, 0), self.index(at, last))
         new = [r for k, r in wanted.items() if k not in have]
         if new:
             n = len(self.rows)

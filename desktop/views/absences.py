@@ -2,7 +2,7 @@
 (people x days), requests (the dialog shows the time away this year with the request, from
 core.services.absences.away_projection), approve / deny / cancel. Approving shows the slots and
 call nights the approval emptied and, for each, who could cover it: people free in that slot,
-eligible for the activity, and compliant after the change (core.rules.engine.check_change),
+of the same kind (resident or faculty), eligible for the activity, and compliant after the change (core.rules.engine.check_change),
 fewest half-days worked in the window first.
 """
 
@@ -77,10 +77,11 @@ def propose_cover(ctx: Any, program_id: str, emptied: Sequence[Any], *, limit: i
         order = sorted(range(snap.n_people), key=lambda p: (int(load[p]), snap.people[p].name))
         for p in order:
             person = snap.people[p]
-            if p == p_abs or snap.absent[p, d] or snap.pending_absence[p, d]:
+            # a resident is covered by a resident, faculty by faculty (as rank_candidates does for swaps)
+            if p == p_abs or person.kind != snap.people[p_abs].kind or snap.absent[p, d] or snap.pending_absence[p, d]:
                 continue
             if e.slot is None:
-                if person.kind != snap.people[p_abs].kind or snap.call[p, d] != 0:
+                if snap.call[p, d] != 0:
                     continue
                 change = ProposedChange(calls=((person.id, e.date, e.call_type, None),))
             else:

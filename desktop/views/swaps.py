@@ -511,7 +511,8 @@ class SwapsPage(QWidget):
         """The acting person, or (coordinator view) the person of that side of the swap."""
         if self.acting_id is not None:
             return self.acting_id
-        return row.record.counterpart_id if side == "counterpart" else row.record.requester_id
+        pid = row.record.counterpart_id if side == "counterpart" else row.record.requester_id
+        return None if pid is None else str(pid)
 
     def accept(self) -> None:
         row = self._need(self.mine_view)

@@ -167,8 +167,8 @@ def test_accepting_a_trade_that_breaks_a_rule_is_refused(window, page, qtbot, sa
 
 def test_open_shift_marketplace_candidates_and_claim(window, page, qtbot, sample):
     ctx = window.session.ctx
-    lee = sample.residents[0]
-    sw = swaps.request_swap(ctx, "open_shift", lee, [ShiftItem(JUL_13)]).value
+    dev = sample.residents[4]
+    sw = swaps.request_swap(ctx, "open_shift", dev, [ShiftItem(JUL_17)]).value
     act_as(page, qtbot, sample.residents[1])
     qtbot.waitUntil(lambda: page.market_proxy.rowCount() == 1, timeout=10_000)
     assert "you can take" in page.tabs.tabText(0)
