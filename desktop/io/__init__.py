@@ -1,0 +1,1 @@
+"""Import/export in the desktop: PDF rendering and printing (Qt print support) and the wizard."""
