@@ -66,6 +66,9 @@ class Settings:
     refresh_ttl_seconds: int = 30 * 24 * 3600
     login_max_failures: int = 5
     login_window_seconds: float = 60.0
+    refresh_reuse_grace_seconds: float = 30.0
+    """A refresh token presented again within this many seconds of its use (the reply was lost)
+    gets a new pair, and the pair issued before is revoked; later reuse ends the sign-in."""
     run_migrations: bool = True
 
 
@@ -210,7 +213,15 @@ def create_app(settings: Settings) -> FastAPI:
         now = _utcnow()
         if token is None or token.revoked:
             raise _problem(401, "Sign in again: this sign-in was ended.", {"WWW-Authenticate": "Bearer"})
-        if token.used_at is not None:
+        used_at = token.used_at
+        if used_at is not None and used_at.tzinfo is None:
+            used_at = used_at.replace(tzinfo=dt.UTC)
+        if used_at is not None and (now - used_at).total_seconds() <= settings.refresh_reuse_grace_seconds:
+            # The answer to the first use was most likely lost: revoke what it issued, issue again.
+            session.execute(update(sm.RefreshToken).where(
+                sm.RefreshToken.family == token.family, sm.RefreshToken.token_hash != token.token_hash,
+                sm.RefreshToken.used_at.is_(None)).values(revoked=True))
+        elif used_at is not None:
             # A used refresh token came back: someone holds a copy. End the whole sign-in.
             session.execute(update(sm.RefreshToken).where(sm.RefreshToken.family == token.family)
                             .values(revoked=True))
@@ -221,7 +232,7 @@ def create_app(settings: Settings) -> FastAPI:
         account = session.get(sm.Account, token.account_id)
         if expires <= now or account is None or not account.active:
             raise _problem(401, "Sign in again: the sign-in expired.", {"WWW-Authenticate": "Bearer"})
-        token.used_at = now
+        token.used_at = used_at or now
         pair = issue(session, account, token.family)
         session.commit()
         return pair

@@ -22,11 +22,12 @@ the end; the per-op work is in memory.
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import insert, select, tuple_, update
+from sqlalchemy import JSON, insert, select, tuple_, update
 from sqlalchemy.orm import Session
 
 from core.sync.rows import TABLES, RowError, decode_fields, decode_row, encode_row, natural_key
@@ -297,18 +298,34 @@ class PushBatch:
         new = [r for r in self.rows.values() if r.new]
         dirty = [r for r in self.rows.values() if r.dirty]
         if new:
-            self.session.execute(insert(sm.Row), [self._row_dict(r) for r in new])
+            _bulk_insert(self.session, sm.Row, [self._row_dict(r) for r in new])
         if dirty:
             self.session.execute(update(sm.Row), [self._row_dict(r) for r in dirty])
         if self.changes:
-            self.session.execute(insert(sm.Change), self.changes)
+            _bulk_insert(self.session, sm.Change, self.changes)
         if self.applied:
-            self.session.execute(insert(sm.AppliedOp), self.applied)
+            _bulk_insert(self.session, sm.AppliedOp, self.applied)
 
     @staticmethod
     def _row_dict(r: RowState) -> dict[str, Any]:
         return dict(table_name=r.table, row_id=r.row_id, program_id=r.program_id, version=r.version,
                     deleted=r.deleted, natural_key=r.natural_key, data=r.data, seq=r.seq, actor=r.actor, at=r.at)
+
+
+def _bulk_insert(session: Session, model: Any, rows: list[dict[str, Any]]) -> None:
+    """Insert many rows: COPY on PostgreSQL (several times faster than INSERTs), else executemany."""
+    conn = session.connection()
+    if conn.dialect.name != "postgresql" or len(rows) < 50:
+        session.execute(insert(model), rows)
+        return
+    table = model.__table__
+    cols = [c.name for c in table.columns]
+    json_cols = {c.name for c in table.columns if isinstance(c.type, JSON)}
+    raw = conn.connection.driver_connection
+    assert raw is not None
+    with raw.cursor() as cur, cur.copy(f'COPY "{table.name}" ({", ".join(cols)}) FROM STDIN') as copy:
+        for r in rows:
+            copy.write_row([json.dumps(r[c]) if c in json_cols else r.get(c) for c in cols])
 
 
 def stored_result(session: Session, program_id: str, stored: sm.AppliedOp) -> OpResult:

@@ -164,13 +164,14 @@ class SyncClient:
         counts = {"applied": 0, "conflict": 0, "rejected": 0}
         with self.sessions() as s, s.begin():
             refused: dict[tuple[str, str], dict[str, Any] | None] = {}
+            sent: list[int] = []
             for res in results:
                 op = by_id.get(res["op_id"])
                 if op is None:
                     continue
                 status = res["status"]
                 if status in ("applied", "merged"):
-                    s.execute(update(m.OutboxRecord).where(m.OutboxRecord.seq == op.seq).values(status="sent"))
+                    sent.append(op.seq)
                     counts["applied"] += 1
                     continue
                 counts[status] += 1
@@ -185,6 +186,9 @@ class SyncClient:
                     reason=res.get("reason") or "", created_at=self.clock(),
                 ))
                 refused[(op.table_name, op.row_id)] = row["data"] if row else None
+            for i in range(0, len(sent), 900):
+                s.execute(update(m.OutboxRecord).where(m.OutboxRecord.seq.in_(sent[i : i + 900]))
+                          .values(status="sent"))
             if refused:
                 s.flush()
                 self._reset_rows(s, refused)

@@ -21,7 +21,7 @@ from core.services import catalog, people, programs
 from core.services.base import ServiceContext
 from core.store.db import open_database, session_factory
 from core.store.models import SCHEMA_VERSION
-from core.sync.auth import CredentialStore, Credentials
+from core.sync.auth import Credentials, CredentialStore
 from core.sync.client import SyncClient
 from core.sync.rows import TABLES
 from server.app import Settings, add_account, create_app

@@ -10,7 +10,7 @@ import httpx
 from fastapi.testclient import TestClient
 
 from core.store.db import open_database
-from core.sync.auth import CredentialStore, Credentials
+from core.sync.auth import Credentials, CredentialStore
 from core.sync.client import SyncClient
 from server.app import Settings, create_app
 from tests.server.harness import PASSWORD

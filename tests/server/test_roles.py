@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from core.sync.rows import encode_row
-from tests.server.harness import H, ROLES, Replica, ServerUnderTest, build_program
+from tests.server.harness import ROLES, H, Replica, ServerUnderTest, build_program
 
 pytestmark = pytest.mark.postgres
 
