@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from PySide6.QtCore import QDate, QSortFilterProxyModel, Qt
+from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
@@ -310,6 +311,11 @@ class AbsencesPage(QWidget):
             if session.block is not None:
                 self.strip_start = session.block.block.start
             self._opened(session.data)
+
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        if self.loaded:  # requests made elsewhere (another window, rsched) show on return
+            self.reload()
 
     # ------------------------------------------------------------------------------- loading
     def _opened(self, data: ProgramData) -> None:

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from PySide6.QtCore import QDate, QModelIndex, Qt
+from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
@@ -358,6 +359,11 @@ class SwapsPage(QWidget):
         if session.data is not None:
             self._opened(session.data)
         self._enable()
+
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        if self.data is not None:  # swaps made elsewhere (another window, rsched) show on return
+            self.reload()
 
     def _tab(self, view: QTableView, *widgets: QWidget) -> QWidget:
         w = QWidget(self)

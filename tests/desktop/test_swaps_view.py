@@ -234,3 +234,32 @@ def test_models_pass_qtmodeltester(qtmodeltester, qtbot, program_file, sample):
         assert notices.unread == notices.rowCount() > 0
     finally:
         opened.engine.dispose()
+
+
+def test_execute_with_a_critical_problem_needs_an_override_reason(window, page, qtbot, sample):
+    ctx = window.session.ctx
+    lee, rossi = sample.residents[0], sample.residents[2]
+    # accepted earlier with an override (through the service), approved: executing still finds the problem
+    sw = swaps.request_swap(ctx, "trade", lee, [ShiftItem(JUL_13)], take=[ShiftItem(JUL_21)],
+                            counterpart_id=rossi).value
+    swaps.accept_swap(ctx, sw.id, rossi, override_reason="agreed with the chief")
+    swaps.approve_swap(ctx, sw.id, approver="chief")
+    before = calls_state(ctx), slots_state(ctx)
+    act_as(page, qtbot, None)
+    page.refresh_button.click()  # made outside the page: read again
+    page.tabs.setCurrentIndex(2)
+    qtbot.waitUntil(lambda: page.queue_proxy.rowCount() == 1, timeout=10_000)
+    assert "C24" in page.model.data(page.model.index(0, 7))  # the row shows its check results
+    page.queue_view.selectRow(0)
+    page.execute_button.click()
+    qtbot.waitUntil(lambda: "A coordinator can override with a reason" in page.message.text(), timeout=10_000)
+    assert (calls_state(ctx), slots_state(ctx)) == before
+    page.override.setChecked(True)
+    page.execute_button.click()  # no reason typed: refused before anything runs
+    assert page.message.text().startswith("Give the reason for the override")
+    page.override_reason.setText("no other resident available")
+    page.queue_view.selectRow(0)
+    page.execute_button.click()
+    qtbot.waitUntil(lambda: swaps.get_swap(ctx, sw.id).status == "executed", timeout=10_000)
+    assert swaps.get_swap(ctx, sw.id).override_reason == "no other resident available"
+    qtbot.waitUntil(lambda: "with an override" in page.message.text(), timeout=10_000)
