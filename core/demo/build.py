@@ -289,6 +289,7 @@ class DemoBuilder:
         self.in_house = np.zeros((R, self.D), dtype=bool)
         self.frozen = np.zeros((R, self.D), dtype=bool)  # the call scheduler leaves these days alone
         self.leave = np.zeros((R, self.D), dtype=bool)
+        self.planted = np.zeros((R, self.D), dtype=bool)  # days a deliberate violation was made on
         self.repair_rest()
 
     def _rest_day(self, r: int, d: int, note: str) -> None:
@@ -296,14 +297,14 @@ class DemoBuilder:
         self.source[r, d] = SOURCE_GENERATED
         self.notes[(r, d, 0)] = self.notes[(r, d, 1)] = note
 
-    def repair_rest(self) -> None:
+    def repair_rest(self, *, after_nights: bool = True) -> None:
         """Where rotations meet, the weekly patterns can leave a 28-day window short of free days
         (a Saturday-off rotation followed by a Sunday-off one) or run nights straight into a day
         shift. The scheduler gives a recovery day after a night-float run that ends at a rotation
         change, then a rest day (latest weekend day first) in every window still short."""
         R = len(self.residents)
         nf = self.is_nf
-        for r in range(R):
+        for r in range(R if after_nights else 0):
             for d in range(1, self.D):
                 if self.rot_of[r, d] != self.rot_of[r, d - 1] and nf[self.codes[r, d - 1, 1]]:
                     if not nf[self.codes[r, d, 1]]:
@@ -324,7 +325,8 @@ class DemoBuilder:
                 def becomes_free(d: int, r: int = r) -> bool:
                     no_night_before = d == 0 or not nf[self.codes[r, d - 1, 1]]
                     busy = self.span_len[self.codes[r, d], (0, 1)].sum() > 0
-                    return bool(no_night_before and busy and not nf[self.codes[r, d, 1]])
+                    return bool(no_night_before and busy and not nf[self.codes[r, d, 1]]
+                                and not self.planted[r, d])
 
                 cands = [d for d in window if becomes_free(d)]
                 if not cands:
@@ -717,6 +719,7 @@ class DemoBuilder:
         self.progress(0.1, "Leave")
         self.build_resident_leave(protected)
         self.plant_personal()
+        self.repair_rest(after_nights=False)  # the planted runs can shift free days next to them
         self.build_resident_calls(protected)
         self.plant_cap(days["CAP"])
         self.progress(0.65, "Faculty")

@@ -43,6 +43,7 @@ def _days(builder: Any, r: int, d: int, pairs: list[tuple[str, str]], note: str)
         if not 0 <= day < builder.D:
             continue
         builder.codes[r, day] = (builder.act[am], builder.act[pm])
+        builder.planted[r, day] = True
         builder.source[r, day] = SOURCE_MANUAL
         builder.notes[(r, day, 0)] = builder.notes[(r, day, 1)] = note
 
@@ -104,6 +105,7 @@ def _away(b: Any, r: int, d: int) -> None:
     for a, z in AWAY_PARTS:
         b._absence(b.residents[r].id, "vacation", d + a, d + z, "approved", note="Vacation")
         b.set_leave(r, d + a, d + z, "Vacation")
+        b.planted[r, d + a : d + z + 1] = True
         _freeze(b, r, d + a, d + z)
 
 
