@@ -206,6 +206,25 @@ class BlockGridModel(QAbstractTableModel):
             return self._marks.get((row, col))
         return None
 
+    def paint_info(self, row: int, col: int) -> tuple[str, QColor | None, QColor | None, bool, bool]:
+        """(text, background, foreground, locked, marked) of a cell in one Python call: the delegate
+        reads this instead of five data() round trips through Qt per cell."""
+        snap = self.snapshot
+        if snap is None:
+            return "", None, None, False, False
+        if row < CALL_ROWS:
+            d = self.first_day + col // 2
+            text = self._call_text(row, d) if col % 2 == 0 else ""
+            return text, SHADE if self._shaded(col) else CALL_ROW_COLOUR, None, False, False
+        p = row - CALL_ROWS
+        s = 2 * (self.first_day + col // 2) + col % 2
+        a = int(snap.codes[p, s])
+        marked = (row, col) in self._marks
+        if a < 0:
+            return "", SHADE if self._shaded(col) else None, None, False, marked
+        return (snap.activities[a].code, self._bg[a], self._fg[a], int(snap.source[p, s]) in LOCKED_SOURCES,
+                marked)
+
     def _shaded(self, col: int) -> bool:
         assert self.snapshot is not None
         return self._weekday[col // 2] >= 5 or bool(self.snapshot.holiday[self.first_day + col // 2])
@@ -240,7 +259,7 @@ class BlockGridModel(QAbstractTableModel):
                 return None
             day = self.day_of_column(section)
             if role == Qt.ItemDataRole.DisplayRole:
-                return f"{day:%a}\n{day.day} {day:%b}\n{SLOT_NAMES[section % 2]}"
+                return f"{day:%a}\n{day.day}\n{SLOT_NAMES[section % 2]}"
             if role == Qt.ItemDataRole.ToolTipRole:
                 hol = " (holiday)" if snap.holiday[snap.day_of(day)] else ""
                 return f"{day:%A %B %d, %Y} {SLOT_NAMES[section % 2]}{hol}"

@@ -29,8 +29,8 @@ SEVERITIES = ("critical", "high", "warning")
 
 
 def duty_hour_series(snapshot: Any, person_id: str) -> tuple[list[dt.date], list[float], list[float], float]:
-    """Per day of the snapshot: hours in the 7 days ending that day, and the 4-week rolling
-    average of weekly hours (None-free; the first days average over what there is). Also the
+    """Per day of the snapshot: hours in the 7 days ending that day, and the rolling average of
+    weekly hours over the rule window ending that day (NaN until a whole window fits). Also the
     weekly limit of the rule set."""
     import numpy as np
 
@@ -47,7 +47,8 @@ def duty_hour_series(snapshot: Any, person_id: str) -> tuple[list[dt.date], list
     idx = np.arange(1, n + 1)
     week = csum[idx] - csum[np.maximum(idx - 7, 0)]
     window = snapshot.rules.window_days
-    four = (csum[idx] - csum[np.maximum(idx - window, 0)]) / (np.minimum(idx, window) / 7.0)
+    # The average exists once a whole window lies inside the snapshot (no partial windows).
+    four = np.where(idx >= window, (csum[idx] - csum[np.maximum(idx - window, 0)]) / (window / 7.0), np.nan)
     days = [snapshot.date_of(d) for d in range(n)]
     return days, week.tolist(), four.tolist(), float(snapshot.rules.max_hours_per_week)
 
@@ -75,7 +76,8 @@ class DutyHoursChart(QWidget):
         from matplotlib.backends.backend_qtagg import FigureCanvasQTAgg
         from matplotlib.figure import Figure
 
-        self.figure = Figure(figsize=(6, 2.6), layout="constrained")
+        self.figure = Figure(figsize=(6, 3.0), layout="constrained")
+        self.setMinimumHeight(260)
         self.canvas = FigureCanvasQTAgg(self.figure)
         self.canvas.setAccessibleName("Duty hours per week and 4-week average")
         self._layout.addWidget(self.canvas, 1)
@@ -97,8 +99,9 @@ class DutyHoursChart(QWidget):
         if block is not None:
             ax.axvspan(block[0], block[1], color="#808080", alpha=0.12, label="This block")
         ax.set_ylabel("hours / week")
-        ax.set_ylim(0, max(limit * 1.25, max(week + four + [0]) * 1.1))
-        ax.legend(loc="upper left", fontsize="small")
+        finite = [x for x in week + four if x == x]
+        ax.set_ylim(0, max([limit * 1.25, *(x * 1.1 for x in finite)]))
+        ax.legend(loc="lower left", bbox_to_anchor=(0, 1.0), ncol=4, fontsize="small", frameon=False)
         fig.autofmt_xdate()
         self.title.setText(f"Duty hours of {person.name} ({days[0]:%b %d} – {days[-1]:%b %d})")
         self.canvas.draw_idle()
@@ -145,6 +148,7 @@ class CompliancePage(QWidget):
         split = QSplitter(Qt.Orientation.Vertical, self)
         split.addWidget(self.view)
         split.addWidget(self.chart)
+        split.setSizes([420, 320])
         lay = QVBoxLayout(self)
         lay.addWidget(self.summary)
         lay.addLayout(bar)

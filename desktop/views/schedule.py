@@ -15,7 +15,17 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from PySide6.QtCore import QDate, QItemSelection, QItemSelectionModel, QModelIndex, QPoint, QRect, Qt, Signal
+from PySide6.QtCore import (
+    QDate,
+    QItemSelection,
+    QItemSelectionModel,
+    QModelIndex,
+    QPoint,
+    QRect,
+    QSortFilterProxyModel,
+    Qt,
+    Signal,
+)
 from PySide6.QtGui import QAction, QColor, QKeyEvent, QKeySequence, QPainter, QPen, QPolygon
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -43,7 +53,6 @@ from desktop.models.block_grid import (
     CALL_ROWS,
     BlockFilterProxy,
     BlockGridModel,
-    LockedRole,
 )
 from desktop.models.violations import ViolationFilterProxy, ViolationRole, ViolationsModel
 from desktop.program import BlockData, ProgramData, ProgramSession
@@ -67,33 +76,37 @@ class CellDelegate(QStyledItemDelegate):
     manual cells, a red frame on cells the live check marks."""
 
     def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: QModelIndex) -> None:
+        proxy = index.model()
+        source = proxy.mapToSource(index) if isinstance(proxy, QSortFilterProxyModel) else index
+        model = source.model()
+        if not isinstance(model, BlockGridModel):
+            super().paint(painter, option, index)
+            return
+        text, bg, fg, locked, marked = model.paint_info(source.row(), source.column())
         painter.save()
         rect = option.rect
-        bg = index.data(Qt.ItemDataRole.BackgroundRole)
-        if isinstance(bg, QColor):
+        if bg is not None:
             painter.fillRect(rect, bg)
-        fg = index.data(Qt.ItemDataRole.ForegroundRole)
-        if not isinstance(fg, QColor):
+        if fg is None:
             fg = option.palette.color(option.palette.ColorRole.Text)
         if option.state & QStyle.StateFlag.State_Selected:
             hl = QColor(option.palette.color(option.palette.ColorRole.Highlight))
             hl.setAlpha(110)
             painter.fillRect(rect, hl)
-            if not isinstance(bg, QColor):
+            if bg is None:
                 fg = QColor(text_colour_for(hl.name()))
-        text = index.data(Qt.ItemDataRole.DisplayRole)
         if text:
             painter.setPen(fg)
             painter.setFont(option.font)
-            painter.drawText(rect.adjusted(2, 0, -2, 0), int(Qt.AlignmentFlag.AlignCenter), str(text))
-        if index.data(LockedRole):
+            painter.drawText(rect.adjusted(2, 0, -2, 0), int(Qt.AlignmentFlag.AlignCenter), text)
+        if locked:
             size = max(4, rect.height() // 4)
             tri = QPolygon([QPoint(rect.right() - size, rect.top()), QPoint(rect.right(), rect.top()),
                             QPoint(rect.right(), rect.top() + size)])
             painter.setPen(Qt.PenStyle.NoPen)
             painter.setBrush(fg)
             painter.drawPolygon(tri)
-        if index.data(Qt.ItemDataRole.UserRole):
+        if marked:
             painter.setPen(QPen(MARK_COLOUR, 2))
             painter.setBrush(Qt.BrushStyle.NoBrush)
             painter.drawRect(QRect(rect).adjusted(1, 1, -1, -1))

@@ -55,7 +55,7 @@ def test_block_grid_model(qtmodeltester, block):
     # residents first, PGY descending, then faculty
     kinds = [model.headerData(r, Qt.Orientation.Vertical) for r in range(CALL_ROWS, model.rowCount())]
     assert "PGY-3" in kinds[0] and "Faculty" in kinds[-1]
-    assert model.headerData(0, Qt.Orientation.Horizontal).startswith("Wed\n1 Jul")
+    assert model.headerData(0, Qt.Orientation.Horizontal).startswith("Wed\n1\nAM")
     # a faculty preload cell: coloured, contrasting text, locked, with a tooltip naming the source
     ix = next(model.index(r, c) for r in range(model.rowCount() - 3, model.rowCount()) for c in range(4)
               if model.data(model.index(r, c)) == "AT")

@@ -136,3 +136,21 @@ def test_worker_emits_started_then_finished(qtbot, qapp):
     qtbot.waitUntil(lambda: "finished:r" in order, timeout=5000)
     assert order == ["ran", "started", "finished:r"] or order == ["started", "ran", "finished:r"]
     assert order.index("started") < order.index("finished:r")
+
+
+def test_none_refcount_guard_survives_many_void_qt_calls(qapp):
+    import sys
+
+    from PySide6.QtGui import QImage, QPainter
+
+    from desktop.app import guard_none_refcount
+
+    guard_none_refcount()
+    img = QImage(8, 8, QImage.Format.Format_ARGB32)
+    p = QPainter(img)
+    before = sys.getrefcount(None)
+    for _ in range(50_000):  # more than None's natural count: aborted the process before the guard
+        p.save()
+        p.restore()
+    p.end()
+    assert sys.getrefcount(None) > 0 and before > 100_000

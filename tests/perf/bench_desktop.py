@@ -1,0 +1,222 @@
+"""Desktop benchmarks (not collected by pytest; figures go into docs/performance.md "## Desktop").
+
+    .venv/bin/python tests/perf/bench_desktop.py [--typical FILE] [--large FILE] [--runs N]
+
+Measures, on the real main window (Qt offscreen platform unless a display is set):
+1. cold start to an interactive window: a fresh process from launch until the first block of the
+   program is loaded, shown in the grid and the event loop has returned (typical and large demo);
+2. repaint of the large program's block grid (a synchronous repaint of the grid's viewport);
+3. one cell edit end to end: ProgramSession.assign -> assign_slots on the writer -> check_change ->
+   patched snapshot -> dataChanged -> repaint of the grid;
+4. the longest stall of the GUI event loop while the large program loads (a 2 ms timer records the
+   largest gap between its ticks, from start() until the block is on screen).
+
+Without --typical/--large the demos are built into a temporary folder first (core.demo).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+NOW = dt.datetime(2026, 10, 13, 9, 0, tzinfo=dt.UTC)  # inside the demo year, outside its freeze horizon
+
+
+def _env() -> dict[str, str]:
+    env = dict(os.environ)
+    if not (env.get("DISPLAY") or env.get("WAYLAND_DISPLAY")):
+        env.setdefault("QT_QPA_PLATFORM", "offscreen")
+    return env
+
+
+# ------------------------------------------------------------------------------------ child: start
+def child_start(db: Path, launched: float) -> None:
+    """Runs in a fresh process: start the window on `db`, report seconds since `launched`."""
+    sys.path.insert(0, str(ROOT))
+    from PySide6.QtCore import QSettings, QTimer
+    from PySide6.QtWidgets import QApplication
+
+    app = QApplication([sys.argv[0]])
+    from desktop.app import AppContext
+    from desktop.main_window import MainWindow
+
+    tmp = Path(tempfile.mkdtemp(prefix="rsched-bench-"))
+    ctx = AppContext.create(settings=QSettings(str(tmp / "s.ini"), QSettings.Format.IniFormat), clock=lambda: NOW,
+                            default_db=tmp / "none.sqlite")
+    window = MainWindow(ctx)
+    window.show()
+    shown = time.time() - launched
+    marks: dict[str, float] = {}
+
+    def loaded(_b: object) -> None:
+        window.schedule_page().view.viewport().repaint()
+        marks["loaded"] = time.time() - launched
+        QTimer.singleShot(0, lambda: (marks.__setitem__("interactive", time.time() - launched), app.quit()))
+
+    window.session.block_loaded.connect(loaded)
+    window.start(db)
+    app.exec()
+    print(f"RESULT shown={shown:.3f} loaded={marks['loaded']:.3f} interactive={marks['interactive']:.3f}")
+    window.close()
+    ctx.shutdown()
+
+
+def cold_start(db: Path, runs: int) -> list[dict[str, float]]:
+    out = []
+    for _ in range(runs):
+        copy = Path(tempfile.mkdtemp(prefix="rsched-bench-")) / "program.sqlite"
+        shutil.copy(db, copy)
+        launched = time.time()
+        run = subprocess.run([sys.executable, __file__, "--child-start", str(copy), str(launched)],
+                             capture_output=True, text=True, env=_env(), timeout=300)
+        line = next(x for x in run.stdout.splitlines() if x.startswith("RESULT"))
+        out.append({k: float(v) for k, v in (p.split("=") for p in line.split()[1:])})
+    return out
+
+
+# ------------------------------------------------------------------------------ in process: large
+def in_process(db: Path, edits: int, repaints: int) -> dict[str, object]:
+    os.environ.update(_env())
+    sys.path.insert(0, str(ROOT))
+    from PySide6.QtCore import QElapsedTimer, QSettings, QTimer
+    from PySide6.QtWidgets import QApplication
+
+    app = QApplication.instance() or QApplication([sys.argv[0]])
+    copy = Path(tempfile.mkdtemp(prefix="rsched-bench-")) / "program.sqlite"
+    shutil.copy(db, copy)
+    # Warm the imports as a running program would have them (the stall probe measures loading).
+    import core.rules.engine  # noqa: F401
+    import core.services.schedule  # noqa: F401
+    from desktop.app import AppContext
+    from desktop.main_window import MainWindow
+
+    ctx = AppContext.create(settings=QSettings(str(copy.with_suffix(".ini")), QSettings.Format.IniFormat),
+                            clock=lambda: NOW, default_db=copy.with_name("none.sqlite"))
+    window = MainWindow(ctx)
+    window.resize(1400, 860)
+    window.show()
+    app.processEvents()
+
+    # 4. stall probe during the load
+    gaps: list[float] = []
+    clock = QElapsedTimer()
+    clock.start()
+    last = [clock.nsecsElapsed()]
+
+    def tick() -> None:
+        now = clock.nsecsElapsed()
+        gaps.append((now - last[0]) / 1e6)
+        last[0] = now
+
+    timer = QTimer()
+    timer.setInterval(2)
+    timer.timeout.connect(tick)
+    timer.start()
+    t0 = time.perf_counter()
+    window.start(copy)
+    while window.session.block is None:
+        app.processEvents()
+        time.sleep(0.0005)
+        if time.perf_counter() - t0 > 300:
+            raise RuntimeError("the program did not load")
+    page = window.schedule_page()
+    page.view.viewport().repaint()
+    app.processEvents()
+    load_s = time.perf_counter() - t0
+    timer.stop()
+    stall_ms = max(gaps) if gaps else 0.0
+
+    # 2. repaint of the grid
+    vp = page.view.viewport()
+    times = []
+    for _ in range(repaints):
+        t = time.perf_counter()
+        vp.repaint()
+        times.append((time.perf_counter() - t) * 1000)
+
+    # 3. one cell edit end to end
+    session = window.session
+    block = session.block
+    snap = block.snapshot
+    res = [p for p in snap.people if p.kind == "resident"]
+    codes = [a for a in snap.activities if a.code in ("LEC", "ADM", "C", "W")]
+    edit_ms = []
+    for i in range(edits):
+        person = res[i % len(res)]
+        day = block.block.start + dt.timedelta(days=7 + i % 14)
+        act = codes[i % len(codes)]
+        done: list[bool] = []
+
+        def mark(*_a: object, d: list[bool] = done) -> None:
+            d.append(True)
+
+        session.slots_changed.connect(mark)  # connected after the grid's own slot: fires after it
+        t = time.perf_counter()
+        session.assign([(person.id, day, 1, act.id)])
+        while not done:
+            app.processEvents()
+        vp.repaint()
+        edit_ms.append((time.perf_counter() - t) * 1000)
+        session.slots_changed.disconnect(mark)
+    people = snap.n_people
+    window.close()
+    ctx.shutdown()
+    return {"load_s": load_s, "stall_ms": stall_ms, "repaint_ms": times, "edit_ms": edit_ms, "people": people,
+            "columns": 2 * block.n_days}
+
+
+def _demo(size: str, folder: Path) -> Path:
+    sys.path.insert(0, str(ROOT))
+    from core.demo import create_demo
+    from core.store.db import open_database
+
+    path = folder / f"demo-{size}.sqlite"
+    opened = open_database(path)
+    create_demo(opened.engine, size=size, year=2026)
+    opened.engine.dispose()
+    return path
+
+
+def main() -> int:
+    if len(sys.argv) >= 2 and sys.argv[1] == "--child-start":
+        child_start(Path(sys.argv[2]), float(sys.argv[3]))
+        return 0
+    parser = argparse.ArgumentParser(description="Desktop benchmarks")
+    parser.add_argument("--typical", type=Path)
+    parser.add_argument("--large", type=Path)
+    parser.add_argument("--runs", type=int, default=3)
+    args = parser.parse_args()
+    folder = Path(tempfile.mkdtemp(prefix="rsched-bench-demos-"))
+    typical = args.typical or _demo("typical", folder)
+    large = args.large or _demo("large", folder)
+
+    for name, db in (("typical", typical), ("large", large)):
+        rs = cold_start(db, args.runs)
+        inter = [r["interactive"] for r in rs]
+        print(f"cold start {name}: window shown median {statistics.median(r['shown'] for r in rs):.2f} s; "
+              f"interactive with the block median {statistics.median(inter):.2f} s "
+              f"(min {min(inter):.2f}, max {max(inter):.2f}, {len(rs)} runs)")
+    r = in_process(large, edits=15, repaints=30)
+    rep = r["repaint_ms"]
+    ed = r["edit_ms"]
+    assert isinstance(rep, list) and isinstance(ed, list)
+    print(f"large grid ({r['people']} people + 2 call rows x {r['columns']} columns, 1400x860 window): "
+          f"repaint median {statistics.median(rep):.1f} ms, max {max(rep):.1f} ms ({len(rep)} repaints)")
+    print(f"one cell edit end to end (large): median {statistics.median(ed):.1f} ms, "
+          f"max {max(ed):.1f} ms ({len(ed)} edits)")
+    print(f"load of the large program in process: {r['load_s']:.2f} s; longest event-loop stall "
+          f"{r['stall_ms']:.1f} ms")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
