@@ -1,0 +1,1279 @@
+"""The residency mapping: one block of a schedule snapshot -> a CP-SAT model -> a verified draft.
+
+Written directly on OR-Tools CP-SAT (not on `core.solver.roster`): a residency block is decided per
+half-day slot (AM/PM) with overnight calls on top, and its duty-hour rules are about the real duty
+spans of each activity, which the one-shift-per-day roster model does not describe.
+
+Input: a `ResidencyProblem` = a snapshot that covers the block plus a margin (28 days before it, so
+every 28-day window that touches the block is measured whole, and 2 days after it, for the rest after
+a call on the last night), the block's first and last day, the target activity of each replaceable
+cell (the rotation's weekly pattern, or what the cell holds now), which calls are fixed, and
+year-to-date call counts for fairness.
+
+Decisions, inside the block only (everything else is a constant):
+- each resident and faculty slot that is not fixed (fixed = source preload or manual, or locked) holds
+  exactly one activity of its domain: its target, OFF, post-call, and every activity that has a
+  coverage requirement or provides supervision in that slot and that the person may hold
+  (`ScheduleSnapshot.eligible` by kind, PGY and a credential valid on the day). On an approved
+  blocking absence the domain is leave or off only.
+- calls per night from each call pool (`snapshot.call_pools`) to eligible people who are not absent.
+
+Hard rules, with the numbers of `RuleValues` (the compliance engine's):
+- H80: duty minutes in every rolling window <= max_hours_per_week * window / 7 (per-day minutes from
+  the activity spans, in-house calls from in_house_call_start for in_house_call_minutes plus the
+  scheduled transition, all through the program's time zone);
+- OFF7: >= min_free_days_per_window free days per window (no duty span, no home call touching);
+- Q3: <= max_in_house_calls_per_window in-house calls per window, never on consecutive nights;
+- R14 / C24: the slots of a call day lie inside the call span; nothing touches the call from before
+  (or starts within min_rest_hours of it); after the call nothing starts before the call's end + the
+  transition + rest_after_24h_hours (the day after a call is free);
+- R8: two spans of consecutive slots are never `break_under_hours`..`min_rest_hours` apart, and two
+  touching spans never merge into a period longer than 16 h;
+- NF: at most max_consecutive_night_float night-float nights in a row;
+- QUAL and ABS through the domains; faculty: the morning after a home call has no duty (FPC) when the
+  rule set asks for it.
+Where the fixed cells alone already break a window rule (a deliberate hand edit), that window's
+limit is relaxed to what the fixed cells force: the generator never makes it worse, and the engine
+reports it in the draft.
+
+Soft terms, by weight (see `Weights`): coverage below the minimum, supervision shortfall (SUP),
+clinic capacity (CAP) and empty call nights first; then coverage above the maximum; then rule warnings
+(H80W windows above 95 %, coverage below the optimum); then fairness within each class (residents per
+PGY, faculty) of call nights, weekend call nights and holiday call nights, year to date; then
+requests (no call on a pending leave request); then each changed cell or call night.
+
+`generate(problem, ...)` solves it with a time limit, progress (objective, bound), cancel within
+0.5 s keeping the best schedule found, and checks the result with `core.rules.engine.validate`
+before it returns it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+from ortools.sat.python import cp_model
+
+from core.errors import NotFoundError, ValidationError
+from core.rules.duty import rule_context
+from core.rules.engine import ProposedChange, Violation, check_change, validate
+from core.snapshot import (
+    CALL_CODES,
+    CALL_IN_HOUSE,
+    NO_MAX,
+    SOURCE_MANUAL,
+    SOURCE_PRELOAD,
+    ScheduleSnapshot,
+    with_changes,
+)
+
+I16 = NDArray[np.int16]
+I8 = NDArray[np.int8]
+B = NDArray[np.bool_]
+I64 = NDArray[np.int64]
+
+ProgressCallback = Callable[[int, int, float], None]
+"""progress(objective, best_bound, elapsed_seconds); called from solver threads."""
+
+MAX_MERGED_MINUTES = 16 * 60  # two touching spans may form one period of at most this length
+CALL_NAMES = {v: k for k, v in CALL_CODES.items()}
+
+
+def _no_progress(objective: int, bound: int, elapsed: float) -> None:
+    return None
+
+
+def _never() -> bool:
+    return False
+
+
+@dataclass(frozen=True)
+class Weights:
+    coverage_min: int = 1_000_000  # per person missing below a minimum (also SUP, CAP, empty call)
+    coverage_max: int = 100_000  # per person above a maximum
+    warning: int = 10_000  # per H80W window, per person below an optimum
+    fairness: int = 100  # per unit of (max - min) within a class
+    request: int = 10  # per call on a pending leave request
+    change: int = 1  # per changed cell or call night
+
+
+@dataclass(frozen=True)
+class ResidencyProblem:
+    """One block to generate. Day indices are the snapshot's."""
+
+    snapshot: ScheduleSnapshot
+    first_day: int
+    last_day: int
+    target: I16  # [P, 2D] the activity each replaceable cell should hold (-1: none)
+    fixed_calls: B  # [P, D] calls that are never changed (hand-entered)
+    ytd_calls: NDArray[np.int64]  # [P] call nights this academic year before the block
+    ytd_weekend_calls: NDArray[np.int64]  # [P]
+    ytd_holiday_calls: NDArray[np.int64]  # [P]
+    label: str = ""
+    block_number: int | None = None
+
+    @property
+    def block_start(self) -> dt.date:
+        return self.snapshot.date_of(self.first_day)
+
+    @property
+    def block_end(self) -> dt.date:
+        return self.snapshot.date_of(self.last_day)
+
+
+def problem_from_snapshot(
+    snap: ScheduleSnapshot,
+    first_day: int,
+    last_day: int,
+    *,
+    target: I16 | None = None,
+    fixed_calls: B | None = None,
+    label: str = "",
+    block_number: int | None = None,
+) -> ResidencyProblem:
+    """A problem whose targets are the cells as they are now (no rotation information)."""
+    P = snap.n_people
+    if not 0 <= first_day <= last_day < snap.n_days:
+        raise ValidationError("The block lies outside the schedule snapshot.")
+    z = np.zeros(P, dtype=np.int64)
+    return ResidencyProblem(
+        snapshot=snap, first_day=first_day, last_day=last_day,
+        target=np.array(snap.codes if target is None else target, dtype=np.int16),
+        fixed_calls=np.zeros((P, snap.n_days), dtype=bool) if fixed_calls is None else np.asarray(fixed_calls, bool),
+        ytd_calls=z, ytd_weekend_calls=z.copy(), ytd_holiday_calls=z.copy(), label=label, block_number=block_number,
+    )
+
+
+# ----------------------------------------------------------------------------------------- results
+@dataclass(frozen=True)
+class CellChange:
+    person_id: str
+    person: str
+    date: dt.date
+    slot: int
+    before_id: str | None
+    before: str | None  # activity code
+    after_id: str | None
+    after: str | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"person_id": self.person_id, "person": self.person, "date": self.date.isoformat(),
+                "slot": self.slot, "before_id": self.before_id, "before": self.before,
+                "after_id": self.after_id, "after": self.after}
+
+
+@dataclass(frozen=True)
+class CallChange:
+    person_id: str
+    person: str
+    date: dt.date
+    service: str
+    before: str | None  # call type
+    after: str | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"person_id": self.person_id, "person": self.person, "date": self.date.isoformat(),
+                "service": self.service, "before": self.before, "after": self.after}
+
+
+@dataclass(frozen=True)
+class Unfilled:
+    """A slot (or call night) the draft leaves short, with the constraint that blocked it."""
+
+    date: dt.date
+    slot: int | None  # None for a call night
+    what: str  # activity code, "supervision", or the call pool
+    needed: int
+    have: int
+    rule: str  # the blocking constraint: QUAL, ABS, FIXED, COV, H80, OFF7, Q3, R14, ...
+    reason: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"date": self.date.isoformat(), "slot": self.slot, "what": self.what, "needed": self.needed,
+                "have": self.have, "rule": self.rule, "reason": self.reason}
+
+
+@dataclass(frozen=True)
+class GenerateResult:
+    status: str  # optimal | feasible | infeasible | unknown
+    objective: int | None
+    bound: int | None
+    time_to_first: float | None
+    wall_time: float
+    cancelled: bool
+    codes: I16 | None  # [P, 2D] the whole snapshot with the block as generated
+    call: I8 | None  # [P, D]
+    call_service: dict[tuple[int, int], str]
+    changes: tuple[CellChange, ...]
+    call_changes: tuple[CallChange, ...]
+    violations: tuple[Violation, ...]
+    unfilled: tuple[Unfilled, ...]
+    terms: dict[str, int]
+    relaxed: tuple[str, ...]  # window limits relaxed because fixed cells already break them
+    base_revision: str
+    block_start: dt.date
+    block_end: dt.date
+    stats: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def found(self) -> bool:
+        return self.codes is not None
+
+    @property
+    def gap(self) -> float | None:
+        if self.objective is None or self.bound is None:
+            return None
+        return (self.objective - self.bound) / max(1, abs(self.objective))
+
+    def counts_by_severity(self) -> dict[str, int]:
+        out = {"critical": 0, "high": 0, "warning": 0}
+        for v in self.violations:
+            out[v.severity] = out.get(v.severity, 0) + 1
+        return out
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "status": self.status, "objective": self.objective, "bound": self.bound,
+            "gap": self.gap, "time_to_first": self.time_to_first, "wall_time": round(self.wall_time, 3),
+            "cancelled": self.cancelled, "changes": len(self.changes), "call_changes": len(self.call_changes),
+            "violations": self.counts_by_severity(), "unfilled": len(self.unfilled), "terms": self.terms,
+            "relaxed": list(self.relaxed), "block_start": self.block_start.isoformat(),
+            "block_end": self.block_end.isoformat(),
+        }
+
+
+# ------------------------------------------------------------------------------------------ model
+@dataclass
+class _Pool:
+    index: int
+    service: str
+    call_code: int
+    per_night: int
+    people: list[int]
+
+
+class _Built:
+    """The CP-SAT model of one problem, with the maps back to cells and calls."""
+
+    def __init__(self, problem: ResidencyProblem, weights: Weights) -> None:
+        self.problem = problem
+        self.w = weights
+        self._requests: list[Any] = []
+        snap = problem.snapshot
+        self.snap = snap
+        self.ctx = rule_context(snap)
+        self.m = cp_model.CpModel()
+        P, D, A = snap.n_people, snap.n_days, len(snap.activities)
+        self.P, self.D, self.A = P, D, A
+        d0, d1 = problem.first_day, problem.last_day
+        self.d0, self.d1 = d0, d1
+        kind = snap.kind
+        self.is_res = kind == 0
+        self.is_fac = kind == 1
+        ctx = self.ctx
+        acts = snap.activities
+        self.cat = [a.category for a in acts]
+        off = [i for i, a in enumerate(acts) if a.category == "off"]
+        leave = [i for i, a in enumerate(acts) if a.category == "leave"]
+        postcall = [i for i, a in enumerate(acts) if a.category == "postcall"]
+        self.off = off[0] if off else -1
+        self.leave = leave[0] if leave else self.off
+        self.postcall = postcall[0] if postcall else -1
+        if self.off < 0:
+            raise ValidationError("The program has no 'off' activity; the generator needs one to leave a slot free.")
+        span_len = ctx.slot_end[:A] - ctx.slot_start[:A]  # [A, 2D]
+        self.span_len = span_len
+        self.duty = span_len > 0  # [A, 2D]
+        elig_static = ctx.eligible_static[:, :A]
+        cred = ctx.credential_ok
+        src = snap.source
+        fixed = (src == SOURCE_PRELOAD) | (src == SOURCE_MANUAL) | snap.locked
+        self.fixed = fixed
+        req_any = (snap.req_min > 0) | (snap.req_opt > 0)  # [A, 2D]
+        sup_acts = [a for a in range(A) if acts[a].provides_supervision]
+        needs_sup = np.array([a.needs_supervision for a in acts], dtype=bool)
+        self.needs_sup = needs_sup
+        self.provides_sup = np.array([a.provides_supervision for a in acts], dtype=bool)
+        self.cap_act = np.array([a.counts_clinic_capacity for a in acts], dtype=bool)
+        self.nf_act = np.array([a.is_night_float for a in acts], dtype=bool)
+        # sup slots: a slot where supervision could be needed
+        sup_slot = (needs_sup[:, None] & (req_any | (snap.codes[:, None, :] == np.arange(A)[None, :, None]).any(axis=0))).any(axis=0)
+        self.sup_acts = sup_acts
+
+        # ---------------- cells: x[p, s] -> {a: var}; constants elsewhere
+        self.x: dict[tuple[int, int], dict[int, Any]] = {}
+        self.const: I16 = np.array(snap.codes, dtype=np.int16)  # the value of constant cells
+        changes: list[Any] = []
+        hint: list[tuple[Any, int]] = []
+        for p in range(P):
+            if not (self.is_res[p] or self.is_fac[p]):
+                continue
+            for s in range(2 * d0, 2 * d1 + 2):
+                d = s // 2
+                if fixed[p, s]:
+                    continue
+                cur = int(snap.codes[p, s])
+                tgt = int(problem.target[p, s])
+                if tgt < 0:
+                    tgt = cur
+                ok = elig_static[p].copy()
+                if cred is not None:
+                    ok &= cred[p, :A, d]
+                if snap.absent[p, d]:
+                    dom = {self.leave, self.off}
+                    if tgt >= 0 and not self.duty[tgt, s]:
+                        dom.add(tgt)
+                else:
+                    dom = {self.off}
+                    if tgt >= 0 and ok[tgt]:
+                        dom.add(tgt)
+                    if self.postcall >= 0 and ok[self.postcall]:
+                        dom.add(self.postcall)
+                    for a in np.flatnonzero(req_any[:, s] & ok).tolist():
+                        dom.add(int(a))
+                    if self.is_fac[p] and sup_slot[s]:
+                        for a in sup_acts:
+                            if ok[a]:
+                                dom.add(a)
+                vars_: dict[int, Any] = {}
+                for a in sorted(dom):
+                    v = self.m.new_bool_var(f"x{p}_{s}_{a}")
+                    vars_[a] = v
+                self.m.add_exactly_one(vars_.values())
+                self.x[(p, s)] = vars_
+                self.const[p, s] = -2  # marks "variable"
+                want = tgt if tgt in vars_ else (self.leave if snap.absent[p, d] else self.off)
+                if tgt in vars_:
+                    changes.append(1 - vars_[tgt])  # type: ignore[operator]
+                elif cur >= 0:
+                    changes.append(1)
+                for a, v in vars_.items():
+                    hint.append((v, 1 if a == want else 0))
+        self.hint = hint
+
+        # ---------------- calls
+        self.pools: list[_Pool] = []
+        self.c: dict[tuple[int, int, int], Any] = {}  # (pool, p, d) -> var
+        cur_call = snap.call
+        pgy = snap.pgy
+        for k, pool in enumerate(snap.call_pools):
+            code = CALL_CODES.get(pool.call_type)
+            if code is None:
+                continue
+            members = [p for p in range(P) if snap.people[p].kind == pool.kind
+                       and (pool.kind != "resident" or not pool.eligible_pgy or int(pgy[p]) in pool.eligible_pgy)]
+            self.pools.append(_Pool(k, pool.service, code, pool.per_night, members))
+        self.ih = np.zeros((P, D), dtype=object)  # in-house call per person-day: 0/1 or a linear expr
+        self.home = np.zeros((P, D), dtype=object)
+        pool_members = {p for pool in self.pools for p in pool.people}
+        call_changes: list[Any] = []
+        self.empty_call: list[tuple[int, int, Any]] = []
+        for p in range(P):
+            for d in range(D):
+                ctype = int(cur_call[p, d])
+                in_block = d0 <= d <= d1
+                if not in_block or problem.fixed_calls[p, d] or p not in pool_members:
+                    if ctype == CALL_IN_HOUSE:
+                        self.ih[p, d] = 1
+                    elif ctype != 0:
+                        self.home[p, d] = 1
+        for pool in self.pools:
+            for d in range(d0, d1 + 1):
+                fixed_here = [p for p in pool.people if problem.fixed_calls[p, d] and cur_call[p, d] == pool.call_code]
+                vs = []
+                for p in pool.people:
+                    if problem.fixed_calls[p, d]:
+                        continue
+                    if snap.absent[p, d]:
+                        if cur_call[p, d] == pool.call_code:
+                            call_changes.append(1)
+                        continue
+                    v = self.m.new_bool_var(f"c{pool.index}_{p}_{d}")
+                    self.c[(pool.index, p, d)] = v
+                    vs.append(v)
+                    if cur_call[p, d] == pool.call_code:
+                        call_changes.append(1 - v)  # type: ignore[operator]
+                        hint.append((v, 1))
+                    else:
+                        call_changes.append(v)
+                        hint.append((v, 0))
+                        if snap.pending_absence[p, d]:
+                            self._requests.append(v)
+                    if pool.call_code == CALL_IN_HOUSE:
+                        self.ih[p, d] = self.ih[p, d] + v
+                    else:
+                        self.home[p, d] = self.home[p, d] + v
+                need = max(0, pool.per_night - len(fixed_here))
+                short = self.m.new_int_var(0, need, f"callshort{pool.index}_{d}")
+                if vs:
+                    self.m.add(sum(vs) + short == need)
+                else:
+                    self.m.add(short == need)
+                self.empty_call.append((pool.index, d, short))
+        # one call per person per night, across pools
+        for p in range(P):
+            for d in range(d0, d1 + 1):
+                vs = [self.c[(k.index, p, d)] for k in self.pools if (k.index, p, d) in self.c]
+                if len(vs) > 1:
+                    self.m.add_at_most_one(vs)
+        self.changes = changes + call_changes
+        self.relaxed: list[str] = []
+        self._build_duty_rules()
+        self._build_slot_rules()
+        self._build_objective()
+
+    # ----------------------------------------------------------------------------- helpers
+    def cell_terms(self, p: int, s: int) -> dict[int, Any] | None:
+        return self.x.get((p, s))
+
+    def _minutes_expr(self, p: int, s: int, part: list[list[int]]) -> tuple[int, Any]:
+        """(constant, expression) of `part[a][s]` for the activity in (p, s)."""
+        vs = self.x.get((p, s))
+        if vs is None:
+            a = int(self.const[p, s])
+            return (part[a][s] if a >= 0 else 0), 0
+        items = [(part[a][s], v) for a, v in vs.items() if part[a][s]]
+        if not items:
+            return 0, 0
+        return 0, cp_model.LinearExpr.weighted_sum([v for _, v in items], [k for k, _ in items])
+
+    # ------------------------------------------------------------------------- duty-hour rules
+    def _build_duty_rules(self) -> None:
+        snap, ctx, rules = self.snap, self.ctx, self.snap.rules
+        P, D, A = self.P, self.D, self.A
+        m = self.m
+        d0, d1 = self.d0, self.d1
+        bounds = ctx.day_bounds  # [D + 2]
+        st, en = ctx.slot_start[:A], ctx.slot_end[:A]  # [A, 2D]
+        # Minutes of each slot's span inside its own calendar day and the next.
+        day_of_slot = np.arange(2 * D) // 2
+        own_end = bounds[day_of_slot + 1][None, :]
+        in_own = np.clip(np.minimum(en, own_end) - st, 0, None)
+        in_next = np.clip(en - np.maximum(st, own_end), 0, None)
+        trans = int(round(rules.scheduled_transition_hours * 60))
+        # Python lists: scalar reads from numpy arrays are slow in these loops.
+        st_np, en_np = st, en
+        st, en = st_np.tolist(), en_np.tolist()
+        in_own, in_next = in_own.tolist(), in_next.tolist()
+        duty = self.duty.tolist()
+        nf_act = self.nf_act.tolist()
+        cs_np, ce_np = ctx.in_house_start, ctx.in_house_end  # [D]
+        cs, ce = cs_np.tolist(), ce_np.tolist()
+        call_head = np.clip(np.minimum(ce_np, bounds[1 : D + 1]) - cs_np, 0, None).tolist()
+        call_tail = np.clip(ce_np + trans - np.maximum(cs_np, bounds[1 : D + 1]), 0, None).tolist()
+        rest_end = (ce_np + trans + int(round(rules.rest_after_24h_hours * 60))).tolist()
+        min_rest = int(round(rules.min_rest_hours * 60))
+        brk = int(round(rules.break_under_hours * 60))
+        W = rules.window_days
+        if rules.window_mode == "block":
+            wins = [(b.start, b.end) for b in snap.blocks if b.start >= 0 and b.end <= D - 1]
+        else:
+            wins = [(a, a + W - 1) for a in range(0, max(0, D - W + 1))]
+        wins = [(a, b) for a, b in wins if b >= d0 and a <= d1]
+        self.h80w: list[Any] = []
+        range(max(0, d0 - 1), min(D, d1 + 3))
+        self.dm_vars: dict[tuple[int, int], Any] = {}
+        for p in range(P):
+            if not self.is_res[p]:
+                if self.is_fac[p] and rules.faculty_postcall_morning_off:
+                    for d in range(d0, d1 + 1):
+                        h = self.home[p, d]
+                        if isinstance(h, int) or d + 1 >= D:
+                            continue
+                        vs = self.x.get((p, 2 * (d + 1)))
+                        if vs is None:
+                            a = int(self.const[p, 2 * (d + 1)])
+                            if a >= 0 and duty[a][2 * (d + 1)]:
+                                m.add(h == 0)
+                            continue
+                        for a, v in vs.items():
+                            if duty[a][2 * (d + 1)]:
+                                m.add(h + v <= 1)
+                continue
+            ih = self.ih[p]
+            home = self.home[p]
+            # --- pairs of consecutive slots: R8 gaps and over-long merged periods
+            for s in range(max(0, 2 * d0 - 3), min(2 * D, 2 * d1 + 5)):
+                for s2 in (s + 1, s + 2, s + 3):
+                    if s2 >= 2 * D:
+                        continue
+                    if (p, s) not in self.x and (p, s2) not in self.x:
+                        continue
+                    self._forbid_pairs(p, s, s2, st, en, duty, brk, min_rest)
+            # --- calls: slots of the call day inside the span; rest before and after
+            for d in range(d0, d1 + 1):
+                c = ih[d]
+                if isinstance(c, int):
+                    continue
+                for s in range(max(0, 2 * d - 2), min(2 * D, 2 * d + 6)):
+                    for a, lit, _const in self._cell_options(p, s):
+                        if not duty[a][s]:
+                            continue
+                        sd = s // 2
+                        a_st, a_en = st[a][s], en[a][s]
+                        if sd == d:
+                            bad = a_st < cs[d] or a_en > ce[d]
+                        elif a_en <= cs[d]:
+                            bad = cs[d] - a_en < min_rest
+                        else:
+                            bad = a_st < rest_end[d]
+                        if bad:
+                            m.add(c + lit <= 1) if lit is not None else m.add(c == 0)
+                # never two nights in a row, never touching another in-house call
+                if d + 1 < D:
+                    m.add(c + ih[d + 1] <= 1)
+                if d - 1 >= 0:
+                    m.add(c + ih[d - 1] <= 1)
+            # --- daily minutes (H80) and free days (OFF7)
+            dm: list[Any] = []
+            dm_lo: list[int] = []
+            free: list[Any] = []
+            for d in range(D):
+                own_c, own_e = self._sum_minutes(p, [2 * d, 2 * d + 1], in_own)
+                prev_c, prev_e = self._sum_minutes(p, [2 * d - 1] if d > 0 else [], in_next)
+                head: Any = ih[d] * int(call_head[d])
+                tail: Any = ih[d - 1] * int(call_tail[d - 1]) if d > 0 else 0
+                head_c = int(head) if isinstance(head, int) else 0
+                tail_c = int(tail) if isinstance(tail, int) else 0
+                lo_day = max(own_c, head_c) + prev_c + tail_c
+                dm_lo.append(lo_day)
+                if all(isinstance(x, int) for x in (own_e, prev_e, head, tail)):
+                    dm.append(max(own_c + int(own_e), int(head)) + prev_c + int(prev_e) + int(tail))
+                else:
+                    v = m.new_int_var(lo_day, 3 * 1440, f"dm{p}_{d}")
+                    m.add(v >= own_c + own_e + prev_c + prev_e + tail)
+                    m.add(v >= head + prev_c + prev_e + tail)
+                    self.dm_vars[(p, d)] = v
+                    dm.append(v)
+                # free day: no span touches it, no in-house call head or tail, no home call touching
+                lits: list[Any] = []
+                busy = lo_day > 0
+                for s in (2 * d, 2 * d + 1):
+                    for a, lit, _ in self._cell_options(p, s):
+                        if in_own[a][s] > 0:
+                            if lit is None:
+                                busy = True
+                            else:
+                                lits.append(lit)
+                if d > 0:
+                    for a, lit, _ in self._cell_options(p, 2 * d - 1):
+                        if in_next[a][2 * d - 1] > 0:
+                            if lit is None:
+                                busy = True
+                            else:
+                                lits.append(lit)
+                for term in (ih[d], ih[d - 1] if d > 0 else 0, home[d], home[d - 1] if d > 0 else 0):
+                    if isinstance(term, int):
+                        busy = busy or bool(term)
+                    else:
+                        lits.append(term)
+                if busy:
+                    free.append(0)
+                elif not lits:
+                    free.append(1)
+                else:
+                    f = m.new_bool_var(f"free{p}_{d}")
+                    for lit in lits:
+                        m.add(f + lit <= 1)
+                    free.append(f)
+            # --- windows
+            name = snap.people[p].name
+            dm_c, dm_v = _split(dm)
+            lo_c = np.concatenate([[0], np.cumsum(dm_lo)]).tolist()
+            fr_c, fr_v = _split(free)
+            fr_hi = np.concatenate([[0], np.cumsum([1 if not isinstance(x, int) else x for x in free])]).tolist()
+            ih_row = list(ih)
+            ih_c, ih_v = _split(ih_row)
+            for a_, b_ in wins:
+                length = b_ - a_ + 1
+                limit = int(math.floor(rules.max_hours_per_week * 60 * length / 7 + 1e-9))
+                warn = int(math.floor(rules.warn_fraction * rules.max_hours_per_week * 60 * length / 7 + 1e-6))
+                lo = lo_c[b_ + 1] - lo_c[a_]
+                if lo > limit:
+                    limit = lo
+                    self.relaxed.append(f"H80 {name} {snap.date_of(a_)}..{snap.date_of(b_)}")
+                vs = [v for v in dm_v[a_ : b_ + 1] if v is not None]
+                if vs:
+                    total = cp_model.LinearExpr.sum(vs) + (dm_c[b_ + 1] - dm_c[a_])
+                    m.add(total <= limit)
+                    if lo <= warn:
+                        wv = m.new_bool_var(f"h80w{p}_{a_}")
+                        m.add(total <= warn).only_enforce_if(wv.Not())
+                        self.h80w.append(wv)
+                need = int(math.ceil(rules.min_free_days_per_window * length / W - 1e-9))
+                hi = fr_hi[b_ + 1] - fr_hi[a_]
+                if hi < need:
+                    need = hi
+                    self.relaxed.append(f"OFF7 {name} {snap.date_of(a_)}..{snap.date_of(b_)}")
+                vs = [v for v in fr_v[a_ : b_ + 1] if v is not None]
+                if vs:
+                    m.add(cp_model.LinearExpr.sum(vs) + (fr_c[b_ + 1] - fr_c[a_]) >= need)
+                max_calls = int(math.floor(rules.max_in_house_calls_per_window * length / W + 1e-9))
+                fixed_calls = ih_c[b_ + 1] - ih_c[a_]
+                if fixed_calls > max_calls:
+                    max_calls = fixed_calls
+                    self.relaxed.append(f"Q3 {name} {snap.date_of(a_)}..{snap.date_of(b_)}")
+                vs = [v for v in ih_v[a_ : b_ + 1] if v is not None]
+                if vs:
+                    m.add(cp_model.LinearExpr.sum(vs) + fixed_calls <= max_calls)
+            # --- consecutive night float
+            L = rules.max_consecutive_night_float
+            nf: list[Any] = []
+            for d in range(D):
+                lits = []
+                const = 0
+                for s in (2 * d, 2 * d + 1):
+                    for a, lit, _ in self._cell_options(p, s):
+                        if nf_act[a]:
+                            if lit is None:
+                                const = 1
+                            else:
+                                lits.append(lit)
+                if const or not lits:
+                    nf.append(const)
+                else:
+                    v = m.new_bool_var(f"nf{p}_{d}")
+                    m.add_max_equality(v, lits)
+                    nf.append(v)
+            for a_ in range(max(0, d0 - L), min(D - L, d1 + 1)):
+                seg = nf[a_ : a_ + L + 1]
+                if all(isinstance(x, int) for x in seg):
+                    continue
+                fixed_nf = sum(x for x in seg if isinstance(x, int))
+                if fixed_nf > L:
+                    continue
+                m.add(sum(seg) <= L)
+
+    def _cell_options(self, p: int, s: int) -> list[tuple[int, Any, bool]]:
+        """(activity, literal or None for a constant cell, constant?) of a cell."""
+        if s < 0 or s >= 2 * self.D:
+            return []
+        vs = self.x.get((p, s))
+        if vs is None:
+            a = int(self.const[p, s])
+            return [(a, None, True)] if a >= 0 else []
+        return [(a, v, False) for a, v in vs.items()]
+
+    def _sum_minutes(self, p: int, slots: Sequence[int], part: list[list[int]]) -> tuple[int, Any]:
+        c, e = 0, 0
+        for s in slots:
+            if 0 <= s < 2 * self.D:
+                c2, e2 = self._minutes_expr(p, s, part)
+                c += c2
+                e = e + e2 if not isinstance(e2, int) or e2 else e
+        return c, e
+
+    def _forbid_pairs(self, p: int, s: int, s2: int, st: list[list[int]], en: list[list[int]],
+                      duty: list[list[bool]], brk: int, min_rest: int) -> None:
+        m = self.m
+        for a, la, _ in self._cell_options(p, s):
+            if not duty[a][s]:
+                continue
+            for b, lb, _ in self._cell_options(p, s2):
+                if not duty[b][s2]:
+                    continue
+                if la is None and lb is None:
+                    continue
+                gap = st[b][s2] - en[a][s]
+                if gap <= 0:
+                    merged = max(en[a][s], en[b][s2]) - min(st[a][s], st[b][s2])
+                    bad = merged > MAX_MERGED_MINUTES
+                else:
+                    bad = brk <= gap < min_rest
+                if not bad:
+                    continue
+                if la is None:
+                    m.add(lb == 0)
+                elif lb is None:
+                    m.add(la == 0)
+                else:
+                    m.add_bool_or([la.Not(), lb.Not()])
+
+    # ----------------------------------------------------------------------------- slot rules
+    def _count(self, s: int, a: int, people: B | None = None) -> tuple[int, Any]:
+        const = 0
+        col = self.const[:, s]
+        sel = (col == a)
+        if people is not None:
+            sel &= people
+        const = int(sel.sum())
+        terms = [vs[a] for (p, s_), vs in self._by_slot.get(s, []) if a in vs and (people is None or people[p])]
+        return const, sum(terms) if terms else 0
+
+    def _build_slot_rules(self) -> None:
+        snap, rules, m, _w = self.snap, self.snap.rules, self.m, self.w
+        A = self.A
+        self._by_slot: dict[int, list[tuple[tuple[int, int], dict[int, Any]]]] = {}
+        for (p, s), vs in self.x.items():
+            self._by_slot.setdefault(s, []).append(((p, s), vs))
+        pgy = snap.pgy
+        self.short_min: list[tuple[int, int, Any]] = []
+        self.short_opt: list[Any] = []
+        self.over_max: list[Any] = []
+        self.sup_short: list[tuple[int, Any]] = []
+        self.cap_over: list[Any] = []
+        res = self.is_res
+        fac = self.is_fac
+        physicians = res | fac
+        for s in range(2 * self.d0, 2 * self.d1 + 2):
+            # coverage
+            for a in range(A):
+                rmin, ropt, rmax = int(snap.req_min[a, s]), int(snap.req_opt[a, s]), int(snap.req_max[a, s])
+                if rmin == 0 and ropt == 0 and rmax >= NO_MAX:
+                    continue
+                const, expr = self._count(s, a)
+                if isinstance(expr, int):
+                    continue
+                if rmin > 0:
+                    sh = m.new_int_var(0, rmin, f"smin{a}_{s}")
+                    m.add(const + expr + sh >= rmin)
+                    self.short_min.append((a, s, sh))
+                if ropt > rmin:
+                    so = m.new_int_var(0, ropt, f"sopt{a}_{s}")
+                    m.add(const + expr + so >= ropt)
+                    self.short_opt.append(so)
+                if rmax < NO_MAX:
+                    ov = m.new_int_var(0, self.P, f"over{a}_{s}")
+                    m.add(const + expr - ov <= rmax)
+                    self.over_max.append(ov)
+            # supervision (SUP)
+            unit_terms: list[Any] = []
+            unit_const = 0
+            for a in np.flatnonzero(self.needs_sup).tolist():
+                proc = snap.activities[a].is_procedure
+                for grp, u in ((res & (pgy == 1), rules.sup_units_pgy1), (res & (pgy != 1), rules.sup_units_senior)):
+                    uu = u + (rules.sup_units_procedure if proc else 0)
+                    c, e = self._count(s, a, grp)
+                    unit_const += uu * c
+                    if not isinstance(e, int):
+                        unit_terms.append(uu * e)
+            sup_const = 0
+            sup_terms: list[Any] = []
+            for a in self.sup_acts:
+                c, e = self._count(s, a, fac)
+                sup_const += c
+                if not isinstance(e, int):
+                    sup_terms.append(e)
+            if unit_terms or sup_terms:
+                if unit_terms or unit_const > 0:
+                    sh = m.new_int_var(0, self.P, f"sup{s}")
+                    m.add(rules.sup_units_per_supervisor * (sup_const + sum(sup_terms) + sh)
+                          >= unit_const + sum(unit_terms))
+                    self.sup_short.append((s, sh))
+            # capacity (CAP)
+            for a in np.flatnonzero(self.cap_act).tolist():
+                c, e = self._count(s, a, physicians)
+                if isinstance(e, int):
+                    continue
+                ov = m.new_int_var(0, self.P, f"cap{a}_{s}")
+                m.add(c + e - ov <= rules.max_clinic_physicians_per_slot)
+                self.cap_over.append(ov)
+
+    # ----------------------------------------------------------------------------- objective
+    def _build_objective(self) -> None:
+        snap, m, w, pr = self.snap, self.m, self.w, self.problem
+        terms: dict[str, Any] = {}
+        terms["coverage_min"] = sum(v for _, _, v in self.short_min) + sum(v for _, v in self.sup_short) \
+            + sum(self.cap_over) + sum(v for _, _, v in self.empty_call)
+        terms["coverage_max"] = sum(self.over_max)
+        terms["warnings"] = sum(self.h80w) + sum(self.short_opt)
+        # fairness per class: residents per PGY, faculty
+        fair: list[Any] = []
+        weekend = np.array([snap.date_of(d).weekday() >= 5 for d in range(self.D)])
+        holiday = np.asarray(snap.holiday, dtype=bool)
+        classes: dict[tuple[str, int], list[int]] = {}
+        for pool in self.pools:
+            for p in pool.people:
+                classes.setdefault((snap.people[p].kind, int(snap.pgy[p])), [])
+                if p not in classes[(snap.people[p].kind, int(snap.pgy[p]))]:
+                    classes[(snap.people[p].kind, int(snap.pgy[p]))].append(p)
+        for members in classes.values():
+            if len(members) < 2:
+                continue
+            for name, days_mask, ytd in (("calls", np.ones(self.D, dtype=bool), pr.ytd_calls),
+                                         ("weekend", weekend, pr.ytd_weekend_calls),
+                                         ("holiday", holiday, pr.ytd_holiday_calls)):
+                sel = np.flatnonzero(days_mask[self.d0 : self.d1 + 1]) + self.d0
+                if len(sel) == 0:
+                    continue
+                counts = []
+                for p in members:
+                    const = int(ytd[p])
+                    expr: Any = 0
+                    for d in sel.tolist():
+                        for pool in self.pools:
+                            v = self.c.get((pool.index, p, d))
+                            if v is not None:
+                                expr = expr + v
+                            elif snap.call[p, d] == pool.call_code and p in pool.people:
+                                const += 1
+                    counts.append((const, expr))
+                ub = max(c for c, _ in counts) + len(sel)
+                hi = m.new_int_var(0, ub, f"fmax_{name}_{members[0]}")
+                lo = m.new_int_var(0, ub, f"fmin_{name}_{members[0]}")
+                for c, e in counts:
+                    m.add(hi >= c + e)
+                    m.add(lo <= c + e)
+                fair.append(hi - lo)
+        terms["fairness"] = sum(fair)
+        terms["requests"] = sum(self._requests)
+        terms["changes"] = sum(self.changes)
+        self.terms = terms
+        weight = {"coverage_min": w.coverage_min, "coverage_max": w.coverage_max, "warnings": w.warning,
+                  "fairness": w.fairness, "requests": w.request, "changes": w.change}
+        self.weight = weight
+        self.term_vars: dict[str, Any] = {}
+        for k, v in terms.items():
+            if isinstance(v, int):
+                self.term_vars[k] = v
+                continue
+            tv = m.new_int_var(0, 1 << 40, f"term_{k}")
+            m.add(tv == v)
+            self.term_vars[k] = tv
+        obj = sum(weight[k] * v for k, v in self.term_vars.items() if not isinstance(v, int))
+        const = sum(weight[k] * v for k, v in self.term_vars.items() if isinstance(v, int))
+        self.obj_const = const
+        m.minimize(obj + const)
+        for v, val in self.hint:
+            m.add_hint(v, val)
+
+
+def _split(row: Sequence[Any]) -> tuple[list[int], list[Any]]:
+    """Prefix sums of the constant entries, and the variable entries (None where constant)."""
+    consts = [x if isinstance(x, int) else 0 for x in row]
+    return np.concatenate([[0], np.cumsum(consts)]).astype(np.int64).tolist(), \
+        [None if isinstance(x, int) else x for x in row]
+
+
+# --------------------------------------------------------------------------------------- solving
+class _Collector(cp_model.CpSolverSolutionCallback):  # type: ignore[misc]
+    def __init__(self, built: _Built, start: float, progress: ProgressCallback) -> None:
+        super().__init__()
+        self.built = built
+        self.start = start
+        self.progress = progress
+        self.values: list[int] | None = None
+        self.objective: int | None = None
+        self.bound: int | None = None
+        self.first: float | None = None
+        self.lock = threading.Lock()
+
+    def on_solution_callback(self) -> None:
+        values = list(self.response_proto.solution)
+        obj = int(round(self.objective_value))
+        bound = int(math.ceil(self.best_objective_bound - 1e-6))
+        with self.lock:
+            if self.first is None:
+                self.first = time.monotonic() - self.start
+            if self.objective is not None and obj >= self.objective:
+                return
+            self.values, self.objective = values, obj
+            self.bound = bound if self.bound is None else max(self.bound, bound)
+        self._report()
+
+    def offer(self, values: list[int], obj: int) -> None:
+        with self.lock:
+            if self.first is None:
+                self.first = time.monotonic() - self.start
+            if self.objective is not None and obj >= self.objective:
+                return
+            self.values, self.objective = values, obj
+        self._report()
+
+    def on_bound(self, bound: float) -> None:
+        b = int(math.ceil(bound - 1e-6))
+        with self.lock:
+            if self.bound is not None and b <= self.bound:
+                return
+            self.bound = b
+        self._report()
+
+    def _report(self) -> None:
+        if self.objective is None:
+            return
+        try:
+            bound = max(0, min(self.bound or 0, self.objective))
+            self.progress(self.objective, bound, time.monotonic() - self.start)
+        except Exception:  # noqa: BLE001 - a faulty progress sink must not kill the search
+            pass
+
+
+def generate(
+    problem: ResidencyProblem,
+    *,
+    time_limit: float = 30.0,
+    workers: int = 2,
+    weights: Weights | None = None,
+    progress: ProgressCallback = _no_progress,
+    cancelled: Callable[[], bool] = _never,
+    seed: int = 0,
+    stop_at_gap: float = 0.0,
+) -> GenerateResult:
+    """Build and solve the block; return the best schedule found, checked by the compliance engine.
+
+    `cancelled` is polled every 0.05 s; when it returns True the search stops and the best schedule
+    so far is returned (`cancelled=True`). `stop_at_gap` stops once (objective - bound) / objective
+    is at most that fraction.
+    """
+    start = time.monotonic()
+    built = _Built(problem, weights or Weights())
+    build_s = time.monotonic() - start
+    solver = cp_model.CpSolver()
+    solver.parameters.max_time_in_seconds = max(0.05, time_limit - build_s)
+    solver.parameters.num_workers = max(1, workers)
+    solver.parameters.random_seed = seed
+    if stop_at_gap > 0:
+        solver.parameters.relative_gap_limit = stop_at_gap
+    collector = _Collector(built, start, progress)
+    solver.best_bound_callback = collector.on_bound
+    done = threading.Event()
+    was_cancelled = threading.Event()
+    current: list[Any] = []
+
+    def register(s: Any) -> None:
+        current[:] = [s]
+        if was_cancelled.is_set():
+            s.stop_search()
+
+    def watch() -> None:
+        while not done.is_set():
+            if cancelled():
+                was_cancelled.set()
+                for s in list(current):
+                    s.stop_search()
+                return
+            done.wait(0.05)
+
+    watcher = threading.Thread(target=watch, name="residency-cancel-watch", daemon=True)
+    watcher.start()
+    status = cp_model.UNKNOWN
+    try:
+        if cancelled():
+            was_cancelled.set()
+        else:
+            # Phase 1: the current schedule (the hint) completed into a full solution, fast.
+            first = _complete_hint(built, collector, start, min(5.0, max(0.5, time_limit / 4)), workers,
+                                   register, was_cancelled)
+            if first is not None:
+                built.m.clear_hints()
+                for i, v in enumerate(first):
+                    built.m.proto.solution_hint.vars.append(i)
+                    built.m.proto.solution_hint.values.append(v)
+            remaining = time_limit - (time.monotonic() - start)
+            if remaining > 0.05 and not was_cancelled.is_set():
+                solver.parameters.max_time_in_seconds = remaining
+                register(solver)
+                status = solver.solve(built.m, collector)
+            elif first is not None:
+                status = cp_model.FEASIBLE
+    finally:
+        done.set()
+        watcher.join(timeout=1.0)
+    wall = time.monotonic() - start
+    values = collector.values
+    if status == cp_model.OPTIMAL and values is not None:
+        name = "optimal"
+        collector.bound = collector.objective
+    elif values is not None:
+        name = "feasible"
+        if status == cp_model.FEASIBLE:
+            collector.on_bound(solver.best_objective_bound)
+    elif status == cp_model.INFEASIBLE:
+        name = "infeasible"
+    elif status == cp_model.MODEL_INVALID:
+        raise ValidationError(f"The schedule model is invalid: {solver.solution_info() or 'model invalid'}.")
+    else:
+        name = "unknown"
+    stats = {"build_seconds": round(build_s, 3), "cells": len(built.x), "calls": len(built.c),
+             "solver_status": solver.status_name(status)}
+    return _decode(built, values, name, collector, wall, was_cancelled.is_set(), stats)
+
+
+def _complete_hint(built: _Built, collector: _Collector, start: float, limit: float, workers: int,
+                   register: Callable[[Any], None], was_cancelled: threading.Event) -> list[int] | None:
+    """Solve with every hinted decision assumed; the complete solution, or None."""
+    if not built.hint or was_cancelled.is_set():
+        return None
+    model = built.m.clone()
+    model.clear_hints()
+    model.add_assumptions([v if val else v.Not() for v, val in built.hint])
+    solver = cp_model.CpSolver()
+    solver.parameters.max_time_in_seconds = limit
+    solver.parameters.num_workers = max(1, workers)
+    register(solver)
+    status = solver.solve(model)
+    if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+        return None
+    values = list(solver.response_proto.solution)
+    collector.offer(values, int(round(solver.objective_value)))
+    return values
+
+
+def _value(values: Sequence[int], v: Any) -> int:
+    if isinstance(v, int):
+        return v
+    return int(values[v.Index()])
+
+
+def _decode(built: _Built, values: list[int] | None, status: str, col: _Collector, wall: float,
+            was_cancelled: bool, stats: dict[str, Any]) -> GenerateResult:
+    pr = built.problem
+    snap = pr.snapshot
+    if values is None:
+        return GenerateResult(
+            status=status, objective=None, bound=col.bound, time_to_first=None, wall_time=wall,
+            cancelled=was_cancelled, codes=None, call=None, call_service={}, changes=(), call_changes=(),
+            violations=(), unfilled=(), terms={}, relaxed=tuple(built.relaxed), base_revision=snap.revision,
+            block_start=pr.block_start, block_end=pr.block_end, stats=stats,
+        )
+    codes = np.array(snap.codes, dtype=np.int16)
+    for (p, s), vs in built.x.items():
+        for a, v in vs.items():
+            if values[v.Index()]:
+                codes[p, s] = a
+                break
+    call = np.array(snap.call, dtype=np.int8)
+    service: dict[tuple[int, int], str] = {}
+    pool_by_index = {pool.index: pool for pool in built.pools}
+    variable_pd = {(p, d) for (_, p, d) in built.c}
+    for p, d in variable_pd:
+        call[p, d] = 0
+    for (k, p, d), v in built.c.items():
+        if values[v.Index()]:
+            call[p, d] = pool_by_index[k].call_code
+            service[(p, d)] = pool_by_index[k].service
+    # absent people lose their (replaceable) calls
+    for pool in built.pools:
+        for d in range(built.d0, built.d1 + 1):
+            for p in pool.people:
+                if snap.absent[p, d] and not pr.fixed_calls[p, d] and snap.call[p, d] == pool.call_code:
+                    call[p, d] = 0
+    acts = snap.activities
+    changes = []
+    for p, s in zip(*np.nonzero(codes != snap.codes)):
+        p, s = int(p), int(s)
+        b, a = int(snap.codes[p, s]), int(codes[p, s])
+        changes.append(CellChange(
+            snap.people[p].id, snap.people[p].name, snap.date_of(s // 2), s % 2,
+            acts[b].id if b >= 0 else None, acts[b].code if b >= 0 else None,
+            acts[a].id if a >= 0 else None, acts[a].code if a >= 0 else None))
+    call_changes = []
+    for p, d in zip(*np.nonzero(call != snap.call)):
+        p, d = int(p), int(d)
+        b, a = int(snap.call[p, d]), int(call[p, d])
+        call_changes.append(CallChange(snap.people[p].id, snap.people[p].name, snap.date_of(d),
+                                       service.get((p, d), _service_of(built, p, b)),
+                                       CALL_NAMES.get(b), CALL_NAMES.get(a)))
+    new = with_changes(snap, codes=codes, call=call)
+    result = validate(new, start=pr.block_start, end=pr.block_end)
+    terms = {k: _value(values, v) for k, v in built.term_vars.items()}
+    unfilled = _unfilled(built, new, codes, call, values)
+    return GenerateResult(
+        status=status, objective=col.objective, bound=col.bound, time_to_first=col.first, wall_time=wall,
+        cancelled=was_cancelled, codes=codes, call=call, call_service=service, changes=tuple(changes),
+        call_changes=tuple(call_changes), violations=result.violations, unfilled=tuple(unfilled), terms=terms,
+        relaxed=tuple(built.relaxed), base_revision=snap.revision, block_start=pr.block_start,
+        block_end=pr.block_end, stats=stats,
+    )
+
+
+def _service_of(built: _Built, p: int, code: int) -> str:
+    for pool in built.pools:
+        if pool.call_code == code and p in pool.people:
+            return pool.service
+    return ""
+
+
+# ------------------------------------------------------------------------------- unfilled reasons
+RULE_WORDS = {
+    "QUAL": "nobody who may hold it", "ABS": "on approved leave", "FIXED": "fixed by hand elsewhere",
+    "COV": "needed on another service", "CALL": "on call or resting after a call",
+}
+
+
+def _unfilled(built: _Built, new: ScheduleSnapshot, codes: I16, call: I8, values: Sequence[int]) -> list[Unfilled]:
+    snap = built.snap
+    out: list[Unfilled] = []
+    acts = snap.activities
+    elig = snap.eligible()
+    counts_cache: dict[int, Any] = {}
+
+    def counts(s: int) -> Any:
+        if s not in counts_cache:
+            col = codes[:, s]
+            counts_cache[s] = np.bincount(col[col >= 0], minlength=built.A)
+        return counts_cache[s]
+
+    for a, s, sh in built.short_min:
+        if not values[sh.Index()]:
+            continue
+        have = int(counts(s)[a])
+        need = int(snap.req_min[a, s])
+        if have >= need:
+            continue
+        rule, reason = _why_short(built, new, codes, call, a, s, elig, counts(s))
+        out.append(Unfilled(snap.date_of(s // 2), s % 2, acts[a].code, need, have, rule,
+                            f"{acts[a].code} {snap.date_of(s // 2)} {('AM', 'PM')[s % 2]}: {have} of {need}; {reason}"))
+    for s, sh in built.sup_short:
+        k = values[sh.Index()]
+        if not k:
+            continue
+        day = snap.date_of(s // 2)
+        out.append(Unfilled(day, s % 2, "supervision", k, 0, "SUP",
+                            f"Supervision {day} {('AM', 'PM')[s % 2]}: {k} more supervising faculty needed; "
+                            "no faculty member free of clinic, ward, leave and call duties can precept"))
+    for k, d, sh in built.empty_call:
+        n = values[sh.Index()]
+        if not n:
+            continue
+        pool = next(p for p in built.pools if p.index == k)
+        day = snap.date_of(d)
+        blocked = _why_no_call(built, pool, d)
+        out.append(Unfilled(day, None, f"call:{pool.service or 'in-house'}", pool.per_night,
+                            pool.per_night - n, blocked[0], f"Call {day}: {n} night(s) unfilled; {blocked[1]}"))
+    out.sort(key=lambda u: (u.date, -1 if u.slot is None else u.slot, u.what))
+    return out
+
+
+def _why_short(built: _Built, new: ScheduleSnapshot, codes: I16, call: I8, a: int, s: int, elig: B,
+               counts: Any) -> tuple[str, str]:
+    snap = built.snap
+    d = s // 2
+    cands = [p for p in range(built.P) if elig[p, a] and codes[p, s] != a]
+    if not cands:
+        return "QUAL", "nobody else may hold it (kind, PGY level or credential)"
+    tally: dict[str, int] = {}
+    probes = 0
+    for p in cands:
+        if snap.absent[p, d]:
+            why = "ABS"
+        elif built.fixed[p, s]:
+            why = "FIXED"
+        elif (p, s) not in built.x or a not in built.x[(p, s)]:
+            why = "QUAL"
+        elif codes[p, s] >= 0 and snap.req_min[codes[p, s], s] > 0 and counts[codes[p, s]] <= snap.req_min[codes[p, s], s]:
+            why = "COV"
+        elif call[p, d] == CALL_IN_HOUSE or (d > 0 and call[p, d - 1] == CALL_IN_HOUSE):
+            why = "CALL"
+        elif probes < 12:
+            probes += 1
+            check = check_change(new, ProposedChange(assignments=(
+                (snap.people[p].id, snap.date_of(d), s % 2, snap.activities[a].id),)))
+            bad = [v for v in check.added if v.severity in ("critical", "high") and v.person_id is not None]
+            why = bad[0].rule if bad else "OPT"
+        else:
+            why = "OPT"
+        tally[why] = tally.get(why, 0) + 1
+    words = {**RULE_WORDS, "OPT": "free but not moved (a costlier trade-off or the time limit)"}
+    main = max(tally.items(), key=lambda kv: (kv[0] != "OPT", kv[1]))[0]
+    parts = [f"{n} {words.get(r, 'would break ' + r)}" for r, n in sorted(tally.items(), key=lambda kv: -kv[1])]
+    return main, f"of {len(cands)} people who may hold it: " + ", ".join(parts)
+
+
+def _why_no_call(built: _Built, pool: _Pool, d: int) -> tuple[str, str]:
+    snap = built.snap
+    absent = sum(1 for p in pool.people if snap.absent[p, d])
+    if not pool.people:
+        return "QUAL", "nobody is in this call pool"
+    if absent == len(pool.people):
+        return "ABS", "everyone in the pool is on leave"
+    return "Q3", (f"{absent} of {len(pool.people)} in the pool on leave; the others would break the call "
+                  "limits (every 3rd night, rest after call) or leave a service short")
+
+
+# -------------------------------------------------------------------------------- from a database
+def load_problem(session: Any, program_id: str, block_number: int, *, year: int | None = None,
+                 margin_before: int = 28, margin_after: int = 2) -> ResidencyProblem:
+    """The problem of block `block_number` of academic year `year` (default: the year holding today,
+    else the latest one) read from the database: snapshot with margins, rotation-pattern targets,
+    hand-entered calls fixed, year-to-date call counts."""
+    from sqlalchemy import select
+
+    from core.calendar import academic_year_bounds, academic_year_of
+    from core.snapshot import build_snapshot
+    from core.store import models as m
+
+    years = list(session.scalars(select(m.AcademicYear).where(
+        m.AcademicYear.program_id == program_id, m.AcademicYear.deleted.is_(False)).order_by(m.AcademicYear.start_year)))
+    if not years:
+        raise NotFoundError("The program has no academic year set up.")
+    if year is None:
+        this = academic_year_of(dt.date.today())
+        chosen = next((y for y in years if y.start_year == this), years[-1])
+    else:
+        chosen = next((y for y in years if y.start_year == year), None)
+        if chosen is None:
+            raise NotFoundError(f"The program has no academic year {year}.")
+    block = session.scalars(select(m.Block).where(
+        m.Block.academic_year_id == chosen.id, m.Block.number == block_number, m.Block.deleted.is_(False))).first()
+    if block is None:
+        numbers = sorted(b.number for b in chosen.blocks if not b.deleted)
+        raise NotFoundError(f"AY {chosen.start_year} has no block {block_number} (blocks {numbers[0]}-{numbers[-1]}).")
+    start = block.start_date - dt.timedelta(days=margin_before)
+    end = block.end_date + dt.timedelta(days=margin_after)
+    snap = build_snapshot(session, program_id, start, end)
+    d0, d1 = snap.day_of(block.start_date), snap.day_of(block.end_date)
+    target = np.array(snap.codes, dtype=np.int16)
+    # Rotation patterns for cells that hold nothing yet.
+    aidx = snap.activity_index
+    rows = session.execute(select(m.RotationAssignment.person_id, m.RotationAssignment.half,
+                                  m.RotationAssignment.rotation_id).where(
+        m.RotationAssignment.block_id == block.id, m.RotationAssignment.deleted.is_(False))).all()
+    patterns: dict[str, dict[tuple[int, int], int]] = {}
+    for rid in {r[2] for r in rows}:
+        pat = {}
+        for e in session.scalars(select(m.RotationPatternEntry).where(
+                m.RotationPatternEntry.rotation_id == rid, m.RotationPatternEntry.deleted.is_(False))):
+            if e.activity_id in aidx:
+                pat[(e.weekday, e.slot)] = aidx[e.activity_id]
+        patterns[rid] = pat
+    mid = d0 + 14
+    for pid, half, rid in rows:
+        p = snap.person_index.get(pid)
+        if p is None:
+            continue
+        lo, hi = (d0, d1) if half == 0 else ((d0, min(d1, mid - 1)) if half == 1 else (mid, d1))
+        pat = patterns.get(rid, {})
+        for d in range(lo, hi + 1):
+            wd = snap.date_of(d).weekday()
+            for slot in (0, 1):
+                s = 2 * d + slot
+                if target[p, s] < 0 and (wd, slot) in pat:
+                    target[p, s] = pat[(wd, slot)]
+    # Calls: hand-entered ones are fixed; year-to-date counts for fairness.
+    fixed_calls = np.zeros((snap.n_people, snap.n_days), dtype=bool)
+    for pid, day in session.execute(select(m.CallAssignment.person_id, m.CallAssignment.date).where(
+            m.CallAssignment.date >= block.start_date, m.CallAssignment.date <= block.end_date,
+            m.CallAssignment.deleted.is_(False), m.CallAssignment.source.in_(("manual", "preload")))):
+        p = snap.person_index.get(pid)
+        if p is not None:
+            fixed_calls[p, snap.day_of(day)] = True
+    ay_start, _ = academic_year_bounds(chosen.start_year)
+    holidays = {h.date for h in session.scalars(select(m.Holiday).where(
+        m.Holiday.program_id == program_id, m.Holiday.deleted.is_(False)))}
+    P = snap.n_people
+    ytd = np.zeros(P, dtype=np.int64)
+    ytd_we = np.zeros(P, dtype=np.int64)
+    ytd_hol = np.zeros(P, dtype=np.int64)
+    for pid, day in session.execute(select(m.CallAssignment.person_id, m.CallAssignment.date).where(
+            m.CallAssignment.date >= ay_start, m.CallAssignment.date < block.start_date,
+            m.CallAssignment.deleted.is_(False))):
+        p = snap.person_index.get(pid)
+        if p is None:
+            continue
+        ytd[p] += 1
+        ytd_we[p] += day.weekday() >= 5
+        ytd_hol[p] += day in holidays
+    return ResidencyProblem(
+        snapshot=snap, first_day=d0, last_day=d1, target=target, fixed_calls=fixed_calls, ytd_calls=ytd,
+        ytd_weekend_calls=ytd_we, ytd_holiday_calls=ytd_hol,
+        label=f"Block {block.number} (AY {chosen.start_year}): {block.start_date} - {block.end_date}",
+        block_number=block.number,
+    )
