@@ -129,6 +129,8 @@ def request_absence(
                 field="start")
         row = work.add(m.Absence(person_id=person_id, type=type, start_date=start, end_date=end, status="pending",
                                  blocking=blocking, counts_away=away, note=note))
+        who = get_person(work.session, person_id).name
+        _notify(work, None, "absence_request", f"{who} requests {type} {start:%b %d}-{end:%b %d}.", row.id)
         return AbsenceRecord.of(row)
 
     return ctx.write("request_absence", run, entity="absence")
@@ -138,6 +140,13 @@ def _transition(work: Work, ab: m.Absence, new: str) -> None:
     if new not in TRANSITIONS[ab.status]:
         raise ValidationError(f"An absence that is {ab.status} cannot become {new}.", field="status")
     work.set(ab, status=new)
+    _notify(work, ab.person_id, f"absence_{new}",
+            f"Your {ab.type} {ab.start_date:%b %d}-{ab.end_date:%b %d} was {new}.", ab.id)
+
+
+def _notify(work: Work, person_id: str | None, kind: str, text: str, ref: str) -> None:
+    """An in-app notice (person_id None = the coordinators' queue), in the same transaction."""
+    work.session.add(m.Notification(person_id=person_id, kind=kind, text=text, ref=ref, created_at=work.ctx.clock()))
 
 
 def approve_absence(ctx: ServiceContext, absence_id: str, *, reason: str | None = None) -> Result[ApprovalOutcome]:

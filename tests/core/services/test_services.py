@@ -155,6 +155,10 @@ def test_absence_flow_and_away_projection(ctx, program):
     with pytest.raises(ValidationError, match="overlaps"):
         absences.request_absence(ctx, res.id, "sick", D, D)
     absences.cancel_absence(ctx, req.id)
+    from core.services.swaps import notifications
+
+    assert {n.kind for n in notifications(ctx, res.id)} == {"absence_cancelled", "absence_approved"}
+    assert [n.kind for n in notifications(ctx, None)] == ["absence_request"]
 
 
 def test_rollover_promotes_and_graduates(ctx, program):
