@@ -26,6 +26,7 @@ COMMAND_MODULES = [
     "core.commands.demo",
     "core.commands.validate",
     "core.commands.solver",
+    "core.commands.generate",
     "core.commands.swaps",
     "core.commands.analyze",
     "core.commands.io",
