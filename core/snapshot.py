@@ -444,37 +444,37 @@ def build_snapshot(
     req_opt = np.zeros((A, S), dtype=np.int16)
     req_max = np.full((A, S), NO_MAX, dtype=np.int16)
     weekday = np.array([(start + dt.timedelta(days=d)).weekday() for d in range(n_days)])
-    dated = []
+    dated: list[tuple[int, m.CoverageRequirement]] = []
     for r in session.scalars(
         select(m.CoverageRequirement).where(
             m.CoverageRequirement.program_id == program_id, m.CoverageRequirement.deleted.is_(False)
         )
     ):
-        a = aidx.get(r.activity_id)
-        if a is None:
+        ai = aidx.get(r.activity_id)
+        if ai is None:
             continue
         if r.date is not None:
-            dated.append((a, r))
+            dated.append((ai, r))
             continue
         if r.weekday is None:
             days_sel = np.arange(n_days)
         else:
             days_sel = np.nonzero(weekday == r.weekday)[0]
         s_sel = 2 * days_sel + r.slot
-        req_min[a, s_sel] = r.min_count
-        req_opt[a, s_sel] = r.optimum
-        req_max[a, s_sel] = min(r.max_count, NO_MAX)
-    for a, r in dated:  # a requirement for one date overrides the weekday rule
+        req_min[ai, s_sel] = r.min_count
+        req_opt[ai, s_sel] = r.optimum
+        req_max[ai, s_sel] = min(r.max_count, NO_MAX)
+    for ai, r in dated:  # a requirement for one date overrides the weekday rule
         if r.date is not None and start <= r.date <= end:
             s = 2 * (r.date - start).days + r.slot
-            req_min[a, s], req_opt[a, s], req_max[a, s] = r.min_count, r.optimum, min(r.max_count, NO_MAX)
+            req_min[ai, s], req_opt[ai, s], req_max[ai, s] = r.min_count, r.optimum, min(r.max_count, NO_MAX)
     # A closed clinic has no clinic demand.
     if closed.any():
         clinic = np.array([act.counts_clinic_capacity for act in acts], dtype=bool)
         cs = np.repeat(closed, 2)
-        for a in np.nonzero(clinic)[0]:
-            req_min[a, cs] = 0
-            req_opt[a, cs] = 0
+        for ci in np.nonzero(clinic)[0]:
+            req_min[ci, cs] = 0
+            req_opt[ci, cs] = 0
 
     credentials = tuple(
         Credential(pidx[q.person_id], q.what, q.valid_from, q.valid_to)
@@ -498,11 +498,11 @@ def build_snapshot(
     rs_number, rules = active_rule_set(session, program_id)
     offsets = _utc_offsets(program.time_zone, start - dt.timedelta(days=0), n_days + 2)
 
-    h = hashlib.sha256()
+    hasher = hashlib.sha256()
     for part in (codes, source, locked, call, np.nan_to_num(call_hours, nan=-1), absent, away, pending,
                  req_min, req_opt, req_max, holiday, closed):
-        h.update(part.tobytes())
-    h.update(repr((people, acts, credentials, pools, blocks, rules, rs_number, start, end, program.time_zone)).encode())
+        hasher.update(part.tobytes())
+    hasher.update(repr((people, acts, credentials, pools, blocks, rules, rs_number, start, end, program.time_zone)).encode())
 
     return ScheduleSnapshot(
         program_id=program_id, program_name=program.name, time_zone=program.time_zone,
@@ -511,7 +511,7 @@ def build_snapshot(
         absent=_ro(absent), away=_ro(away), pending_absence=_ro(pending), req_min=_ro(req_min),
         req_opt=_ro(req_opt), req_max=_ro(req_max), holiday=_ro(holiday), clinic_closed=_ro(closed),
         credentials=credentials, call_pools=pools, blocks=blocks, rules=rules, rule_set_number=rs_number,
-        utc_offset=_ro(offsets), revision=h.hexdigest(), person_index=pidx, activity_index=aidx,
+        utc_offset=_ro(offsets), revision=hasher.hexdigest(), person_index=pidx, activity_index=aidx,
     )
 
 

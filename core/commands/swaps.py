@@ -214,13 +214,15 @@ def cmd_absence_decide(args: argparse.Namespace) -> int:
     from core.services import absences
 
     ctx = _ctx(args)
-    fn = {"approve": absences.approve_absence, "deny": absences.deny_absence, "cancel": absences.cancel_absence}[args.action]
-    out = fn(ctx, args.absence_id, reason=args.reason).value
+    out: Any
     if args.action == "approve":
+        out = absences.approve_absence(ctx, args.absence_id, reason=args.reason).value
         emptied = [{"date": e.date.isoformat(), "slot": e.slot, "call_type": e.call_type} for e in out.emptied]
         _print({"id": out.absence.id, "status": out.absence.status, "emptied": emptied}, args.json,
                f"Approved; {len(emptied)} slot(s) or call(s) emptied and need cover.")
     else:
+        fn = absences.deny_absence if args.action == "deny" else absences.cancel_absence
+        out = fn(ctx, args.absence_id, reason=args.reason).value
         _print({"id": out.id, "status": out.status}, args.json, f"The absence is now {out.status}.")
     return 0
 

@@ -121,7 +121,8 @@ def _swap(session: Session, swap_id: str) -> m.SwapRequest:
 
 
 def _items(session: Session, swap_id: str) -> tuple[tuple[ShiftItem, ...], tuple[ShiftItem, ...]]:
-    give, take = [], []
+    give: list[ShiftItem] = []
+    take: list[ShiftItem] = []
     for it in session.scalars(select(m.SwapItem).where(m.SwapItem.swap_id == swap_id, m.SwapItem.deleted.is_(False))):
         (give if it.side == "give" else take).append(ShiftItem(it.date, it.slot))
     return tuple(sorted(give, key=_item_key)), tuple(sorted(take, key=_item_key))
@@ -638,7 +639,7 @@ def rank_candidates(ctx: ServiceContext, swap_id: str, *, limit: int = 10) -> li
             counts_year = (year.codes[:, [2 * d + sl for d in weekend for sl in (0, 1)]] >= 0).sum(axis=1)
         counts = {year.people[i].id: int(counts_year[i]) for i in range(year.n_people)}
         eligible = snap.eligible()
-        held_acts = [snap.codes[requester, 2 * snap.day_of(i.date) + i.slot] for i in give if not i.is_call]
+        held_acts = [int(snap.codes[requester, 2 * snap.day_of(i.date) + i.slot]) for i in give if i.slot is not None]
         out: list[Candidate] = []
         for p, person in enumerate(snap.people):
             if p == requester or kinds[p] != req_kind:
