@@ -14,13 +14,17 @@ import argparse
 import datetime as dt
 import os
 import sys
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from PySide6.QtCore import QSettings, QThreadPool
 
 from desktop.workers import WorkerManager
+
+_IMPORTED_AT = time.perf_counter()
 
 APP_NAME = "ResidencyScheduler"
 ORG_NAME = "ResidencyScheduler"
@@ -144,12 +148,59 @@ def has_display() -> bool:
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m desktop", description="Residency Scheduler (desktop).")
     parser.add_argument("--db", type=Path, metavar="FILE", help="the program database to open")
+    parser.add_argument("--demo", action="store_true",
+                        help="on a first start, build and open the demo program instead of showing the welcome screen")
+    parser.add_argument("--self-test", action="store_true",
+                        help="check that the installed program works (demo, validation, analysis, generation, "
+                        "export), print one line and exit 0 (1 on a failure); no window")
+    parser.add_argument("--measure-startup", action="store_true",
+                        help="print the seconds from process start until the main window is shown and idle, then quit")
     return parser.parse_args(argv)
 
 
+def process_age() -> float:
+    """Seconds since this process started (Linux: from /proc; elsewhere: since this module was imported)."""
+    try:
+        ticks = int(Path("/proc/self/stat").read_text().rsplit(")", 1)[1].split()[19])
+        uptime = float(Path("/proc/uptime").read_text().split()[0])
+        return max(0.0, uptime - ticks / os.sysconf("SC_CLK_TCK"))
+    except (OSError, ValueError, IndexError, AttributeError):
+        return time.perf_counter() - _IMPORTED_AT
+
+
+def report_startup_when_idle(window: Any, app: Any) -> None:
+    """--measure-startup: once the window is shown and its program (or the welcome screen) is on
+    screen, wait for the event loop to run dry, print the time and quit."""
+    from PySide6.QtCore import QTimer
+
+    done = False
+
+    def idle() -> None:
+        nonlocal done
+        if not done:
+            done = True
+            print(f"startup: interactive window after {process_age():.2f} s", flush=True)
+            app.quit()
+
+    def ready(*_: Any) -> None:
+        QTimer.singleShot(0, idle)  # runs once the events queued by the first paint are handled
+
+    window.session.block_loaded.connect(ready)
+    window.session.open_failed.connect(ready)
+    window.welcome_shown.connect(ready)
+    QTimer.singleShot(60_000, idle)  # never hang a measurement
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """`python -m desktop [--db FILE]` and the rsched-desktop gui-script."""
+    """`python -m desktop [--db FILE] [--demo] [--self-test] [--measure-startup]` and the rsched-desktop
+    gui-script (and the bundled program's entry point)."""
     args = parse_args(sys.argv[1:] if argv is None else argv)
+    if args.self_test:
+        if not has_display():
+            os.environ["QT_QPA_PLATFORM"] = "offscreen"  # the self-test opens no window
+        from desktop.selftest import run as self_test
+
+        return self_test()
     if not has_display():
         print(NO_DISPLAY_MESSAGE, file=sys.stderr)
         return EXIT_NO_DISPLAY
@@ -159,12 +210,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     app.setApplicationName(APP_NAME)
     app.setOrganizationName(ORG_NAME)
     app.setApplicationDisplayName("Residency Scheduler")
+    app.setDesktopFileName("residency-scheduler")  # resources/residency-scheduler.desktop (Wayland)
+    from resources import icon_path
+
+    icon = icon_path("png")
+    if icon is not None:
+        from PySide6.QtGui import QIcon
+
+        app.setWindowIcon(QIcon(str(icon)))
     context = AppContext.create()
     from desktop.main_window import MainWindow
 
     window = MainWindow(context)
     window.show()
-    window.start(args.db.expanduser() if args.db else None)
+    if args.measure_startup:
+        report_startup_when_idle(window, app)
+    window.start(args.db.expanduser() if args.db else None, welcome=not args.demo)
     code = app.exec()
     context.shutdown()
     return int(code)

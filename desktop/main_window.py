@@ -13,7 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QEvent, Qt, QTimer
+from PySide6.QtCore import QEvent, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
     QDialog,
@@ -71,9 +71,12 @@ def create_new_program(path: Path, name: str, year: int, layout: str, *, actor: 
 
 
 class MainWindow(QMainWindow):
+    welcome_shown = Signal()  # the first-run welcome screen is on screen
+
     def __init__(self, app: AppContext, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.app = app
+        self.welcome: QDialog | None = None
         self.session = ProgramSession(app, self)
         self.setWindowTitle("Residency Scheduler")
         self.resize(1280, 800)
@@ -304,9 +307,11 @@ class MainWindow(QMainWindow):
             self.session.block_loaded.connect(once)
 
     # ------------------------------------------------------------------------------- start-up
-    def start(self, path: Path | None = None) -> None:
-        """Open `path`, else the last program, else the default database (with the demo built
-        into it on first start)."""
+    def start(self, path: Path | None = None, *, welcome: bool = False) -> None:
+        """Open `path`, else the last program, else the default database. On a first start (the
+        default database holds no program) show the welcome screen when `welcome` is true, else
+        build the demo into it (`python -m desktop --demo`, `tools/dev.py run`)."""
+        first_start = path is None
         if path is None:
             last = self.app.last_program()
             if last is not None and last.exists():
@@ -318,11 +323,31 @@ class MainWindow(QMainWindow):
         def probed(has_program: bool) -> None:
             if has_program:
                 self.session.open(target)
+            elif welcome and first_start:
+                self.show_welcome(target)
             else:
                 self.build_first_program(target)
 
         self.app.workers.start("probe", probe_database, target, on_finished=probed,
                                on_failed=lambda e: self._open_failed(user_message(e)))
+
+    def show_welcome(self, default_db: Path) -> None:
+        """The first-run welcome screen: open the demo, create an empty program, or open a file."""
+        from desktop.views.welcome import WelcomeDialog
+
+        dialog = WelcomeDialog(self.app, default_db, self)
+        self.welcome = dialog
+        dialog.demo_chosen.connect(lambda: self.build_first_program(default_db))
+        dialog.program_created.connect(self._welcome_created)
+        dialog.file_chosen.connect(self.session.open)
+        dialog.finished.connect(lambda _r: setattr(self, "welcome", None))
+        dialog.open()
+        self.welcome_shown.emit()
+
+    def _welcome_created(self, path: Path, message: str) -> None:
+        if message:
+            self.show_message(message)
+        self.session.open(path)
 
     def build_first_program(self, path: Path) -> None:
         from desktop.sample import create_first_program

@@ -105,7 +105,8 @@ def cmd_run(args: list[str]) -> int:
     if not desktop_ready():
         say("the desktop program is not built yet (desktop/app.py has no main); showing the database instead")
         return run([python, "-m", "core", "info", *args])
-    return run([python, "-m", "desktop", *args])
+    # --demo: a developer's first start opens the demo at once (an installed program shows the welcome screen).
+    return run([python, "-m", "desktop", "--demo", *args])
 
 
 def cmd_test(argv: list[str]) -> int:
