@@ -8,6 +8,7 @@ columns per day, a faculty call row and a resident call row). Nothing here write
 from __future__ import annotations
 
 import datetime as dt
+from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, field
 
 from sqlalchemy import select
@@ -28,7 +29,6 @@ from core.services.records import (
     PersonRecord,
     ProgramRecord,
 )
-from core.services.schedule import assignments_between, calls_between
 from core.store import models as m
 
 CALL_TYPE_LABELS = {"in_house": "in-house", "home": "home call", "backup": "backup"}
@@ -47,6 +47,14 @@ class YearData:
     holidays: dict[dt.date, str]
     person_by_id: dict[str, PersonRecord] = field(repr=False)
     activity_by_id: dict[str, ActivityRecord] = field(repr=False)
+
+    def assignments_between(self, start: dt.date, end: dt.date) -> tuple[AssignmentRecord, ...]:
+        """The assignments of [start, end] (they are kept sorted by date)."""
+        dates = [a.date for a in self.assignments] if self._dates is None else self._dates
+        object.__setattr__(self, "_dates", dates)
+        return self.assignments[bisect_left(dates, start):bisect_right(dates, end)]
+
+    _dates: list[dt.date] | None = field(default=None, repr=False, compare=False)
 
     def block(self, number: int) -> BlockRecord:
         for b in self.year.blocks:
@@ -79,6 +87,24 @@ def _holidays(ctx: ServiceContext, program_id: str, start: dt.date, end: dt.date
     return ctx.read(run)
 
 
+def _schedule_rows(ctx: ServiceContext, first: dt.date, last: dt.date,
+                   person_ids: set[str]) -> tuple[tuple[AssignmentRecord, ...], tuple[CallRecord, ...]]:
+    """Assignments and calls as frozen records, read as plain columns (a year of ORM objects is slow)."""
+
+    def run(s: Session) -> tuple[tuple[AssignmentRecord, ...], tuple[CallRecord, ...]]:
+        a = m.Assignment
+        rows = s.execute(select(a.id, a.person_id, a.date, a.slot, a.activity_id, a.rotation_id, a.source, a.locked,
+                                a.note).where(a.date >= first, a.date <= last, a.deleted.is_(False))
+                         .order_by(a.date, a.slot))
+        assignments = tuple(AssignmentRecord(*r) for r in rows if r[1] in person_ids)
+        c = m.CallAssignment
+        crows = s.execute(select(c.id, c.person_id, c.date, c.call_type, c.service, c.hours_worked).where(
+            c.date >= first, c.date <= last, c.deleted.is_(False)).order_by(c.date))
+        return assignments, tuple(CallRecord(*r) for r in crows if r[1] in person_ids)
+
+    return ctx.read(run)
+
+
 def load_year(ctx: ServiceContext, start_year: int | None = None, *, start: dt.date | None = None,
               end: dt.date | None = None) -> YearData:
     """The database's program and one of its academic years (the latest when none is named).
@@ -104,8 +130,7 @@ def load_year(ctx: ServiceContext, start_year: int | None = None, *, start: dt.d
     acts = tuple(list_activities(ctx, program.id, include_archived=True))
     person_ids = {p.id for p in ordered}
     first, last = max(year.start, start or year.start), min(year.end, end or year.end)
-    assignments = tuple(a for a in assignments_between(ctx, first, last) if a.person_id in person_ids)
-    calls = tuple(c for c in calls_between(ctx, first, last) if c.person_id in person_ids)
+    assignments, calls = _schedule_rows(ctx, first, last, person_ids)
     return YearData(
         program=program, year=year, people=ordered, activities=acts, assignments=assignments, calls=calls,
         holidays=_holidays(ctx, program.id, year.start, year.end),
@@ -162,7 +187,7 @@ def block_grid(data: YearData, block: BlockRecord, people: tuple[PersonRecord, .
     col = {d: i for i, d in enumerate(dates)}
     chosen = data.people if people is None else people
     cells: dict[str, list[str | None]] = {p.id: [None] * (2 * len(dates)) for p in chosen}
-    for a in data.assignments:
+    for a in data.assignments_between(block.start, block.end):
         i = col.get(a.date)
         row = cells.get(a.person_id)
         if i is not None and row is not None:

@@ -63,9 +63,15 @@ HOURS = re.compile(r"^(\d+(?:\.\d+)?)\s*h(?:ours?)?$", re.IGNORECASE)
 
 
 def _cell_ref(row: int, col: int) -> str:
-    from openpyxl.utils import get_column_letter
+    return f"{_letters(col)}{row}"
 
-    return f"{get_column_letter(col)}{row}"
+
+def _letters(col: int) -> str:
+    out = ""
+    while col > 0:
+        col, rem = divmod(col - 1, 26)
+        out = chr(65 + rem) + out
+    return out
 
 
 # --------------------------------------------------------------------------------- safe reading
@@ -122,21 +128,23 @@ def _sheet_parts(zf: zipfile.ZipFile) -> dict[str, str]:
     return out
 
 
+_MERGE_REF = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?mergeCell\b[^>]*?\bref=\"([A-Za-z]{1,3}[0-9]{1,7}(?::[A-Za-z]{1,3}[0-9]{1,7})?)\"")
+
+
 def _merges(zf: zipfile.ZipFile, part: str) -> tuple[tuple[int, int, int, int], ...]:
-    from defusedxml import ElementTree
+    """The merged ranges of a sheet part. openpyxl's read-only mode does not report them; the sheet
+    was already parsed safely (defusedxml) for its values, so a scan for the `ref` attributes of
+    `mergeCell` elements is enough (text content is escaped and cannot look like an element)."""
     from openpyxl.utils.cell import range_boundaries
 
-    out = []
     if part not in zf.namelist():
         return ()
     with zf.open(part) as fh:
-        for _event, elem in ElementTree.iterparse(fh, events=("end",)):
-            tag = elem.tag.rsplit("}", 1)[-1]
-            if tag == "mergeCell":
-                c1, r1, c2, r2 = range_boundaries(elem.get("ref", ""))
-                out.append((int(r1), int(c1), int(r2), int(c2)))
-            elif tag in ("row", "c", "v", "f", "is", "t"):
-                elem.clear()
+        raw = fh.read(MAX_UNCOMPRESSED_BYTES + 1)
+    out = []
+    for ref in _MERGE_REF.findall(raw):
+        c1, r1, c2, r2 = range_boundaries(ref.decode("ascii").upper())
+        out.append((int(r1), int(c1), int(r2), int(c2)))
     return tuple(out)
 
 
