@@ -3,8 +3,9 @@
 Linux, macOS, Windows).
 
     python3 tools/dev.py run [ARGS...]       set up, then start the desktop program (ARGS go to it)
-    python3 tools/dev.py test [--all | --slow-only] [-- PYTEST ARGS...]
+    python3 tools/dev.py test [--all | --slow-only | --packaging] [-- PYTEST ARGS...]
                                              set up, then ruff, mypy (core, strict) and pytest
+                                             (--packaging: install PyInstaller, build the bundle, self-test it)
     python3 tools/dev.py setup               only create .venv and install the project
 
 Set-up: `.venv/` is created when missing, and `pip install -e '.[dev]'` runs whenever
@@ -114,15 +115,20 @@ def cmd_test(argv: list[str]) -> int:
     which = parser.add_mutually_exclusive_group()
     which.add_argument("--all", action="store_true", help="also run the slow tests")
     which.add_argument("--slow-only", action="store_true", help="run only the slow tests (no ruff/mypy)")
+    which.add_argument("--packaging", action="store_true",
+                       help="install PyInstaller, then run only the packaging tests (build.spec; no ruff/mypy)")
     parser.add_argument("pytest_args", nargs="*", help="extra pytest arguments (after --)")
     opts = parser.parse_args(argv)
     python = setup()
     env = {**os.environ, "QT_QPA_PLATFORM": os.environ.get("QT_QPA_PLATFORM", "offscreen")}
     steps: list[tuple[str, list[str | Path]]] = []
-    if not opts.slow_only:
+    if opts.packaging:
+        steps.append(("pyinstaller", [python, "-m", "pip", "install", "--quiet", "pyinstaller>=6.5"]))
+    if not opts.slow_only and not opts.packaging:
         steps.append(("ruff", [python, "-m", "ruff", "check", "."]))
         steps.append(("mypy", [python, "-m", "mypy"]))  # packages and strictness from pyproject.toml
-    marker = ["-m", "slow"] if opts.slow_only else ["-m", "not packaging"] if opts.all else []
+    marker = (["-m", "slow"] if opts.slow_only else ["-m", "packaging"] if opts.packaging
+              else ["-m", "not packaging"] if opts.all else [])
     steps.append(("pytest", [python, "-m", "pytest", *marker, *opts.pytest_args]))
     failed: list[str] = []
     for name, cmd in steps:
