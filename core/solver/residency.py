@@ -942,9 +942,12 @@ def generate(
         if was_cancelled.is_set():
             s.stop_search()
 
+    cancel_seen: list[float] = []
+
     def watch() -> None:
         while not done.is_set():
             if cancelled():
+                cancel_seen.append(time.monotonic())
                 was_cancelled.set()
                 for s in list(current):
                     s.stop_search()
@@ -954,6 +957,7 @@ def generate(
     watcher = threading.Thread(target=watch, name="residency-cancel-watch", daemon=True)
     watcher.start()
     status = cp_model.UNKNOWN
+    solved = False
     try:
         if cancelled():
             was_cancelled.set()
@@ -967,23 +971,26 @@ def generate(
                     built.m.proto.solution_hint.vars.append(i)
                     built.m.proto.solution_hint.values.append(v)
             remaining = time_limit - (time.monotonic() - start)
+            solved = False
             if remaining > 0.05 and not was_cancelled.is_set():
                 solver.parameters.max_time_in_seconds = remaining
                 register(solver)
                 status = solver.solve(built.m, collector)
-            elif first is not None:
+                solved = True
+            if not solved and first is not None:
                 status = cp_model.FEASIBLE
     finally:
         done.set()
         watcher.join(timeout=1.0)
     wall = time.monotonic() - start
+    cancel_latency = (time.monotonic() - cancel_seen[0]) if cancel_seen else None
     values = collector.values
     if status == cp_model.OPTIMAL and values is not None:
         name = "optimal"
         collector.bound = collector.objective
     elif values is not None:
         name = "feasible"
-        if status == cp_model.FEASIBLE:
+        if status == cp_model.FEASIBLE and solved:
             collector.on_bound(solver.best_objective_bound)
     elif status == cp_model.INFEASIBLE:
         name = "infeasible"
@@ -992,7 +999,7 @@ def generate(
     else:
         name = "unknown"
     stats = {"build_seconds": round(build_s, 3), "cells": len(built.x), "calls": len(built.c),
-             "solver_status": solver.status_name(status)}
+             "solver_status": solver.status_name(status), "cancel_latency": cancel_latency}
     return _decode(built, values, name, collector, wall, was_cancelled.is_set(), stats)
 
 
