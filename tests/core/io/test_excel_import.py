@@ -284,3 +284,17 @@ def test_full_year_round_trip_of_the_typical_program(tmp_path: Path, cache: Path
     finally:
         src.engine.dispose()
         dst.engine.dispose()
+
+
+def test_zip_with_an_unknown_version_is_refused(small) -> None:
+    """Found by the 500-case fuzz: zipfile raised NotImplementedError ('zip file version 10.7')."""
+    import struct
+
+    path, ctx = small
+    good = bytearray(export_blocks(load_year(ctx), [1]))
+    cd = good.find(b"PK\x01\x02")  # first central directory entry; extract version at offset 6
+    struct.pack_into("<H", good, cd + 6, 107)
+    before = database_bytes(path)
+    with pytest.raises(ValidationError, match="damaged"):
+        stage_workbook(ctx, bytes(good), file_name="odd.xlsx")
+    assert database_bytes(path) == before
