@@ -12,6 +12,9 @@ from typing import Any
 
 from core.errors import SchedulerError
 
+SERVER_ENTRY = "server.__main__"
+"""Loaded by name inside the handler only: core never imports the server package at module level."""
+
 
 def register(subparsers: Any) -> None:
     p = subparsers.add_parser("serve", help="run the sync server (PostgreSQL; an SQLite URL for a one-person trial)")
@@ -26,7 +29,7 @@ def register(subparsers: Any) -> None:
 
 def cmd_serve(args: argparse.Namespace) -> int:
     try:
-        entry = importlib.import_module("server.__main__")
+        entry = importlib.import_module(SERVER_ENTRY)
     except ModuleNotFoundError as exc:
         raise SchedulerError(f"The sync server is not installed ({exc.name} is missing); install the "
                              "program with its server extra: pip install 'residency-scheduler[server]'.") from exc
