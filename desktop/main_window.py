@@ -473,7 +473,8 @@ class MainWindow(QMainWindow):
         self.message_bar.setText(message)
         self.message_bar.show()
         self._dismiss.show()
-        QTimer.singleShot(15000, lambda m=message: self.clear_message() if self.message_bar.text() == m else None)
+        # The window as context: the timer dies with it (a closed window has no message bar to clear).
+        QTimer.singleShot(15000, self, lambda m=message: self.clear_message() if self.message_bar.text() == m else None)
 
     def clear_message(self) -> None:
         self.message_bar.hide()
