@@ -16,6 +16,7 @@ import importlib
 import sqlite3
 import sys
 from collections.abc import Sequence
+from importlib.metadata import entry_points
 
 from core.commands import add_db_argument
 from core.errors import SchedulerError
@@ -31,8 +32,10 @@ COMMAND_MODULES = [
     "core.commands.analyze",
     "core.commands.io",
     "core.commands.sync",
-    "core.commands.serve",
 ]
+
+PLUGIN_GROUP = "rsched.commands"
+"""Entry points in this group add sub-commands from packages core must not import (server)."""
 
 EXIT_OK = 0
 EXIT_PROBLEMS = 1
@@ -68,6 +71,11 @@ def build_parser() -> argparse.ArgumentParser:
             print(f"rsched: the commands in {name} could not be loaded ({exc}).", file=sys.stderr)
             continue
         module.register(subparsers)
+    for entry in entry_points(group=PLUGIN_GROUP):  # commands of optional parts (the sync server)
+        try:
+            entry.load().register(subparsers)
+        except Exception as exc:  # noqa: BLE001 - an optional part must not take the others down
+            print(f"rsched: the commands of {entry.name} could not be loaded ({exc}).", file=sys.stderr)
     return parser
 
 
