@@ -508,9 +508,9 @@ class _Built:
                         continue
                     self._forbid_pairs(p, s, s2, st, en, duty, brk, min_rest)
             # --- calls: slots of the call day inside the span; rest before and after
-            for d in range(d0, d1 + 1):
+            for d in range(max(0, d0 - 1), min(D, d1 + 2)):
                 c = ih[d]
-                if isinstance(c, int):
+                if isinstance(c, int) and not c:
                     continue
                 for s in range(max(0, 2 * d - 2), min(2 * D, 2 * d + 6)):
                     for a, lit, _const in self._cell_options(p, s):
@@ -524,13 +524,22 @@ class _Built:
                             bad = cs[d] - a_en < min_rest
                         else:
                             bad = a_st < rest_end[d]
-                        if bad:
-                            m.add(c + lit <= 1) if lit is not None else m.add(c == 0)
+                        if not bad:
+                            continue
+                        if isinstance(c, int):  # a fixed call: the free cells keep clear of it
+                            if lit is not None:
+                                m.add(lit == 0)
+                        elif lit is not None:
+                            m.add(c + lit <= 1)
+                        else:
+                            m.add(c == 0)
                 # never two nights in a row, never touching another in-house call
-                if d + 1 < D:
-                    m.add(c + ih[d + 1] <= 1)
-                if d - 1 >= 0:
-                    m.add(c + ih[d - 1] <= 1)
+                for other in (d - 1, d + 1):
+                    if 0 <= other < D:
+                        o = ih[other]
+                        if isinstance(c, int) and isinstance(o, int):
+                            continue
+                        m.add(c + o <= 1)
             # --- daily minutes (H80) and free days (OFF7)
             dm: list[Any] = []
             dm_lo: list[int] = []
