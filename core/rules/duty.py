@@ -12,6 +12,7 @@ person's spans and one `np.searchsorted` measure duty in every day of every pers
 
 from __future__ import annotations
 
+import threading
 import weakref
 from dataclasses import dataclass
 from typing import Any
@@ -59,6 +60,7 @@ class RuleContext:
     pgy: NDArray[np.int8]  # [P]
     is_resident: B  # [P]
     is_faculty: B  # [P]
+    slot_group: NDArray[np.int8]  # [P] 0 other, 1 PGY-1 resident, 2 senior resident, 3 faculty (SUP/CAP)
     eligible_static: B  # [P, A + 1] kind and PGY allow the activity (credentials apart)
     credential_ok: B | None  # [P, A + 1, D] credential valid on the day (None: no activity needs one)
     needs_credential: B  # [A + 1]
@@ -68,14 +70,33 @@ class RuleContext:
 
 
 _CACHE: weakref.WeakKeyDictionary[ScheduleSnapshot, RuleContext] = weakref.WeakKeyDictionary()
+# The tables depend only on a snapshot's structure (dates, time zone, people, activities,
+# credentials, blocks, rules), never on its schedule arrays, so the snapshots made after each
+# edit of the same program share them: a small cache keyed by that structure.
+_BY_STRUCTURE: dict[tuple[Any, ...], RuleContext] = {}
+_BY_STRUCTURE_SIZE = 8
+_LOCK = threading.Lock()
+
+
+def _structure_key(snap: ScheduleSnapshot) -> tuple[Any, ...]:
+    return (snap.start, snap.end, snap.time_zone, snap.utc_offset.tobytes(), snap.people, snap.activities,
+            snap.credentials, snap.blocks, snap.rules)
 
 
 def rule_context(snap: ScheduleSnapshot) -> RuleContext:
-    """The lookup tables of a snapshot (cached per snapshot object)."""
+    """The lookup tables of a snapshot (cached per snapshot object and per snapshot structure)."""
     ctx = _CACHE.get(snap)
     if ctx is None:
-        ctx = _build_context(snap)
-        _CACHE[snap] = ctx
+        key = _structure_key(snap)
+        with _LOCK:
+            ctx = _BY_STRUCTURE.pop(key, None)
+        if ctx is None:
+            ctx = _build_context(snap)
+        with _LOCK:
+            _BY_STRUCTURE[key] = ctx  # most recently used last
+            while len(_BY_STRUCTURE) > _BY_STRUCTURE_SIZE:
+                del _BY_STRUCTURE[next(iter(_BY_STRUCTURE))]
+            _CACHE[snap] = ctx
     return ctx
 
 
@@ -165,6 +186,8 @@ def _build_context(snap: ScheduleSnapshot) -> RuleContext:
         pgy=pgy,
         is_resident=kind == KIND_RESIDENT,
         is_faculty=kind == KIND_FACULTY,
+        slot_group=np.where(kind == KIND_FACULTY, 3,
+                            np.where(kind == KIND_RESIDENT, np.where(pgy == 1, 1, 2), 0)).astype(np.int8),
         eligible_static=elig,
         credential_ok=credential_ok,
         needs_credential=np.array([bool(a.required_credential) for a in snap.activities] + [False], dtype=bool),
@@ -199,15 +222,27 @@ class DutyIntervals:
 def raw_spans(
     ctx: RuleContext, codes: Any, call: Any, call_hours: Any, transition_minutes: int
 ) -> tuple[I64, I64, I64, B]:
-    """Every duty span of the given rows: (person row, start, end, is_transition), unsorted."""
-    p1, s1 = np.nonzero(codes >= 0)
-    a1 = codes[p1, s1].astype(np.int64)
-    st1 = ctx.slot_start[a1, s1]
-    en1 = ctx.slot_end[a1, s1]
-    keep = en1 > st1
-    p1, st1, en1 = p1[keep], st1[keep], en1[keep]
+    """Every duty span of the given rows: (person row, start, end, is_transition), unsorted.
 
-    p2, d2 = np.nonzero(call == CALL_IN_HOUSE)
+    Slot spans come out in (row, slot) order, so the spans are nearly sorted by (row, start).
+    """
+    n, S = codes.shape
+    rows = np.arange(n, dtype=np.int64)
+    # One flat gather of the span table per slot: index = activity * S + slot ("nothing" = last row).
+    idx = codes.astype(np.intp)
+    idx[idx < 0] = ctx.slot_start.shape[0] - 1
+    idx *= S
+    idx += np.arange(S, dtype=np.intp)
+    st = ctx.slot_start.take(idx)
+    en = ctx.slot_end.take(idx)
+    keep = en > st
+    p1 = np.repeat(rows, keep.sum(axis=1))
+    st1, en1 = st[keep], en[keep]
+
+    D = call.shape[1]
+    ih = call == CALL_IN_HOUSE
+    p2 = np.repeat(rows, ih.sum(axis=1))
+    d2 = np.flatnonzero(ih) % D
     st2 = ctx.in_house_start[d2]
     en2 = ctx.in_house_end[d2]
     if transition_minutes > 0:
@@ -216,15 +251,19 @@ def raw_spans(
         p3 = st3 = en3 = np.zeros(0, dtype=np.int64)
 
     home = (call == CALL_HOME) | (call == CALL_BACKUP)
-    hours = np.asarray(call_hours, dtype=np.float64)
-    hours = np.where(np.isnan(hours), 0.0, hours)
-    p4, d4 = np.nonzero(home & (hours > 0))
-    st4 = ctx.home_start[d4]
-    en4 = st4 + np.rint(hours[p4, d4] * 60).astype(np.int64)
+    if home.any():
+        hours = np.asarray(call_hours, dtype=np.float64)
+        worked = home & (hours > 0)  # NaN (not entered) compares False
+        p4 = np.repeat(rows, worked.sum(axis=1))
+        flat4 = np.flatnonzero(worked)
+        st4 = ctx.home_start[flat4 % D]
+        en4 = st4 + np.rint(hours.ravel()[flat4] * 60).astype(np.int64)
+    else:
+        p4 = st4 = en4 = np.zeros(0, dtype=np.int64)
 
-    person = np.concatenate([p1, p2, p3, p4]).astype(np.int64)
-    start = np.concatenate([st1, st2, st3, st4]).astype(np.int64)
-    end = np.concatenate([en1, en2, en3, en4]).astype(np.int64)
+    person = np.concatenate([p1, p2, p3, p4])
+    start = np.concatenate([st1, st2, st3, st4])
+    end = np.concatenate([en1, en2, en3, en4])
     trans = np.zeros(len(person), dtype=bool)
     trans[len(p1) + len(p2) : len(p1) + len(p2) + len(p3)] = True
     return person, start, end, trans
@@ -238,16 +277,18 @@ def merge(person: I64, start: I64, end: I64, stride: int) -> tuple[I64, I64, I64
     off = person * stride
     s = start + off
     e = end + off
-    order = np.lexsort((s,))  # person offsets make a plain sort by s group people
-    s, e, person = s[order], e[order], person[order]
+    order = np.argsort(s, kind="stable")  # person offsets make a plain sort by s group people
+    s, e = s[order], e[order]
     reach = np.maximum.accumulate(e)
     new = np.empty(len(s), dtype=bool)
     new[0] = True
     new[1:] = s[1:] > reach[:-1]
     first = np.flatnonzero(new)
     pe = np.maximum.reduceat(e, first)
-    pp = person[first]
-    return pp, s[first] - pp * stride, pe - pp * stride
+    ps = s[first]
+    pp = person[order[first]]
+    off = pp * stride
+    return pp, ps - off, pe - off
 
 
 def duty_minutes_by_day(ctx: RuleContext, person: I64, start: I64, end: I64, n_rows: int) -> I64:
@@ -273,12 +314,16 @@ def duty_intervals_rows(
     """Merged duty intervals, periods with their clinical minutes, and daily minutes for some rows."""
     n = codes.shape[0]
     person, start, end, trans = raw_spans(ctx, codes, call, call_hours, transition_minutes)
-    pp, ps, pe = merge(person, start, end, ctx.stride)
     if trans.any():
-        cp, cs, ce = merge(person[~trans], start[~trans], end[~trans], ctx.stride)
+        # Union of the clinical spans first, then of those with the transitions (a union of unions).
+        nt = ~trans
+        cp, cs, ce = merge(person[nt], start[nt], end[nt], ctx.stride)
+        pp, ps, pe = merge(np.concatenate([cp, person[trans]]), np.concatenate([cs, start[trans]]),
+                           np.concatenate([ce, end[trans]]), ctx.stride)
         owner = np.searchsorted(ps + pp * ctx.stride, cs + cp * ctx.stride, side="right") - 1
         clinical = np.bincount(owner, weights=(ce - cs), minlength=len(pp)).astype(np.int64)
     else:
+        pp, ps, pe = merge(person, start, end, ctx.stride)
         clinical = pe - ps
     daily = duty_minutes_by_day(ctx, pp, ps, pe, n)
     return DutyIntervals(person=pp, start=ps, end=pe, clinical=clinical, daily=daily)

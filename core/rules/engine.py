@@ -29,6 +29,8 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import threading
+import weakref
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -358,14 +360,21 @@ def _away(snap: ScheduleSnapshot, ctx: RuleContext, rows: I64, away: Any) -> lis
 
 
 def _qualification(snap: ScheduleSnapshot, ctx: RuleContext, rows: I64, codes: Any) -> list[Violation]:
+    A1 = ctx.eligible_static.shape[1]
     codes64 = codes.astype(np.int64)
-    bad = ~ctx.eligible_static[rows[:, None], codes64]
+    cm = codes64 % A1  # "nothing" (-1) -> the last entry, always allowed
+    bad = ~ctx.eligible_static.take(rows[:, None] * A1 + cm)
     if ctx.credential_ok is not None:
-        r_i, s_i = np.nonzero(ctx.needs_credential[codes64])
-        if len(r_i):
-            bad[r_i, s_i] |= ~ctx.credential_ok[rows[r_i], codes64[r_i, s_i], s_i // 2]
-    if not bad.any():
+        need = ctx.needs_credential.take(cm)
+        if need.any():
+            r_i, s_i = np.nonzero(need)
+            D = ctx.n_days
+            ok = ctx.credential_ok.ravel().take((rows[r_i] * A1 + cm[r_i, s_i]) * D + s_i // 2)
+            bad[r_i, s_i] |= ~ok
+    some = np.flatnonzero(bad.any(axis=1))
+    if len(some) == 0:
         return []
+    rows, codes64, bad = rows[some], codes64[some], bad[some]  # only the people with a problem
     key = np.where(bad, codes64, -1)
     n, S = key.shape
     padded = np.full((n, S + 2), -1, dtype=np.int64)
@@ -425,17 +434,15 @@ def _slot_violations(snap: ScheduleSnapshot, ctx: RuleContext, codes: Any, cols:
     k = len(cols)
     if A == 0:
         return out
-    # Head counts per activity and slot, by group of people: one bincount per group.
-    flat = (codes.astype(np.int64) % (A + 1)) + (A + 1) * np.arange(k)[None, :]
-
-    def per_activity(rows_mask: Any) -> Any:
-        sel = flat if rows_mask is None else flat[rows_mask]
-        return np.bincount(sel.ravel(), minlength=(A + 1) * k).reshape(k, A + 1)[:, :A].T  # [A, k]
-
-    counts_all = per_activity(None)
-    pgy1 = per_activity(ctx.is_resident & (ctx.pgy == 1))
-    senior = per_activity(ctx.is_resident & (ctx.pgy != 1))
-    faculty = per_activity(ctx.is_faculty)
+    # Head counts per activity and slot, by group of people (0 other, 1 PGY-1, 2 senior resident,
+    # 3 faculty): one bincount over every cell.
+    idx = codes.astype(np.intp)
+    idx[idx < 0] = A
+    idx += ((ctx.slot_group.astype(np.intp) * k)[:, None] + np.arange(k, dtype=np.intp)[None, :]) * (A + 1)
+    by_group = np.bincount(idx.ravel(), minlength=4 * k * (A + 1)).reshape(4, k, A + 1)[:, :, :A]
+    by_group = by_group.transpose(0, 2, 1)  # [4, A, k]
+    pgy1, senior, faculty = by_group[1], by_group[2], by_group[3]
+    counts_all = by_group.sum(axis=0)
 
     # SUP
     need = ctx.needs_supervision[:A, None]
@@ -540,6 +547,44 @@ def _rows_of(snap: ScheduleSnapshot, person_ids: Iterable[str]) -> I64:
     return np.array(sorted(set(rows)), dtype=np.int64)
 
 
+class _Known:
+    """What full or partial validations of one snapshot already found: each person's violations
+    (by row) and each slot's (by slot column). A snapshot is immutable, so these never go stale;
+    `check_change` takes its "before" side from here."""
+
+    def __init__(self) -> None:
+        self.person: dict[int, list[Violation]] = {}
+        self.slot: dict[int, list[Violation]] = {}
+
+
+_KNOWN: weakref.WeakKeyDictionary[ScheduleSnapshot, _Known] = weakref.WeakKeyDictionary()
+_KNOWN_LOCK = threading.Lock()
+
+
+def _known(snap: ScheduleSnapshot) -> _Known:
+    with _KNOWN_LOCK:
+        known = _KNOWN.get(snap)
+        if known is None:
+            known = _KNOWN[snap] = _Known()
+        return known
+
+
+def _remember_people(snap: ScheduleSnapshot, rows: I64, found: Iterable[Violation]) -> None:
+    by_row: dict[int, list[Violation]] = {int(r): [] for r in rows.tolist()}
+    index = snap.person_index
+    for v in found:
+        by_row[index[v.person_id]].append(v)  # type: ignore[index]
+    _known(snap).person.update(by_row)
+
+
+def _remember_slots(snap: ScheduleSnapshot, cols: I64, found: Iterable[Violation]) -> None:
+    by_col: dict[int, list[Violation]] = {int(c): [] for c in cols.tolist()}
+    first = snap.start.toordinal()
+    for v in found:
+        by_col[2 * (v.day.toordinal() - first) + v.slot].append(v)  # type: ignore[union-attr,operator]
+    _known(snap).slot.update(by_col)
+
+
 def validate(
     snapshot: ScheduleSnapshot,
     *,
@@ -561,8 +606,12 @@ def validate(
         rows = _rows_of(snap, person_ids)
     out = _person_violations(snap, ctx, rows, snap.codes[rows], snap.call[rows], snap.call_hours[rows],
                              snap.absent[rows], snap.away[rows])
+    _remember_people(snap, rows, out)
     if person_ids is None:
-        out += _slot_violations(snap, ctx, snap.codes, np.arange(snap.n_slots, dtype=np.int64))
+        cols = np.arange(snap.n_slots, dtype=np.int64)
+        slot_out = _slot_violations(snap, ctx, snap.codes, cols)
+        _remember_slots(snap, cols, slot_out)
+        out += slot_out
     if start is not None or end is not None:
         out = [v for v in out if _overlaps(v, start, end)]
     return _result(snap, out)
@@ -630,16 +679,26 @@ def check_change(snapshot: ScheduleSnapshot, change: ProposedChange) -> ChangeCh
             absent1[i, d0 : d1 + 1] = True
             away1[i, d0 : d1 + 1] = True
 
-    before = _person_violations(snap, ctx, rows, codes0, call0, hours0, absent0, away0)
+    # "before": what a validation of this snapshot already found, else computed now and kept.
+    known = _known(snap)
+    missing = np.array([r for r in rows.tolist() if r not in known.person], dtype=np.int64)
+    if len(missing):
+        _remember_people(snap, missing, _person_violations(
+            snap, ctx, missing, snap.codes[missing], snap.call[missing], snap.call_hours[missing],
+            snap.absent[missing], snap.away[missing]))
+    before = [v for r in rows.tolist() for v in known.person[r]]
     after = _person_violations(snap, ctx, rows, codes1, call1, hours1, absent1, away1)
     cols = np.array(sorted(cols_set), dtype=np.int64)
     if len(cols):
-        sc0 = snap.codes[:, cols]
-        sc1 = sc0.copy()
+        missing_cols = np.array([c for c in cols.tolist() if c not in known.slot], dtype=np.int64)
+        if len(missing_cols):
+            _remember_slots(snap, missing_cols, _slot_violations(snap, ctx, snap.codes[:, missing_cols],
+                                                                 missing_cols))
+        before += [v for c in cols.tolist() for v in known.slot[c]]
+        sc1 = snap.codes[:, cols]
         col_of = {int(s): j for j, s in enumerate(cols.tolist())}
         for p, s, a in slot_edits:
             sc1[p, col_of[s]] = a
-        before += _slot_violations(snap, ctx, sc0, cols)
         after += _slot_violations(snap, ctx, sc1, cols)
     count_before, count_after = Counter(before), Counter(after)
     key = _sort_key(snap)
