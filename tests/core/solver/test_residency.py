@@ -271,3 +271,18 @@ def test_typical_demo_block_has_no_critical_violation_and_keeps_hand_cells(tmp_p
     after = ctx.read(lambda s: load_problem(s, summary.program_id, 3, year=2026)).snapshot
     assert (after.codes == r.codes).all()
     opened.engine.dispose()
+
+
+def test_repair_after_an_absence_changes_the_fewest_cells() -> None:
+    from core.solver.repair import repair
+
+    b = SnapBuilder(START, days=2)
+    a, c, spare = b.person("A", pgy=2), b.person("C", pgy=2), b.person("S", pgy=2)
+    b.days(a, range(2), "IP").days(c, range(2), "IP").days(spare, range(2), "OFF")
+    for d in range(2):
+        b.require("IP", d, 0, 2).require("IP", d, 1, 2)
+    snap = b.build()
+    rep, _ev, res = repair(snap, [a], (1, 1), time_limit=10)
+    assert res.status == "optimal"
+    assert rep.cleared == 2 and rep.refilled == 2 and rep.unfilled == 0  # S covers A's day 1
+    assert {(ch.person, ch.after) for ch in rep.changes if ch.after} == {("S", "IP")}
