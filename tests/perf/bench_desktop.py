@@ -28,7 +28,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-NOW = dt.datetime(2026, 10, 13, 9, 0, tzinfo=dt.UTC)  # inside the demo year, outside its freeze horizon
+NOW = dt.datetime(2026, 9, 1, 9, 0, tzinfo=dt.UTC)  # block 3 of the demo year (Aug 26 - Sep 22)
 
 
 def _env() -> dict[str, str]:
@@ -152,7 +152,7 @@ def in_process(db: Path, edits: int, repaints: int) -> dict[str, object]:
     edit_ms = []
     for i in range(edits):
         person = res[i % len(res)]
-        day = block.block.start + dt.timedelta(days=7 + i % 14)
+        day = NOW.date() + dt.timedelta(days=8 + i % 10)  # past the 7-day freeze horizon, same block
         act = codes[i % len(codes)]
         done: list[bool] = []
 
