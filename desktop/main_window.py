@@ -179,6 +179,8 @@ class MainWindow(QMainWindow):
         self._action(edit, "&Assign activity to the selection…", lambda: self.schedule_page().open_picker(""),
                      "Ctrl+E")
         self._action(edit, "&Clear the selection", lambda: self.schedule_page().clear_selection(), "Ctrl+Delete")
+        edit.addSeparator()
+        self._action(edit, "&Generate…", self._generate, "Ctrl+Shift+G")
 
         view = bar.addMenu("&View")
         for i, name in enumerate(PAGES):
@@ -193,6 +195,11 @@ class MainWindow(QMainWindow):
                      QKeySequence.StandardKey.ZoomOut)
         self._action(view, "Reset &zoom", lambda: self.schedule_page().apply_zoom(1.0), "Ctrl+0")
         self._action(view, "&Filter people", self._focus_filter, "Ctrl+F")
+
+    def _generate(self) -> None:
+        from desktop.views.generate import open_generate_dialog
+
+        open_generate_dialog(self)
 
     def _fill_recent(self) -> None:
         self.recent_menu.clear()

@@ -327,3 +327,21 @@ class GenerateDialog(QDialog):
     def reject(self) -> None:  # closing stops a running search
         self._stop.set()
         super().reject()
+
+
+def open_generate_dialog(window: Any) -> GenerateDialog | None:
+    """Open the Generate dialog for the main window's program, on the year of the block in view
+    (the current block preselected); the block view reloads after a publication."""
+    session = window.session
+    if session.ctx is None or session.data is None or not session.data.years:
+        window.show_message("Open a program first.")
+        return None
+    year = session.block.year if session.block is not None else session.data.years[-1]
+    blocks = [(b.number, f"Block {b.number}: {b.start:%b %d} - {b.end:%b %d, %Y}") for b in year.blocks]
+    dlg = GenerateDialog(session.ctx, session.data.program.id, blocks, window.app.workers,
+                         year=year.start_year, parent=window)
+    if session.block is not None:
+        dlg.block_box.setCurrentIndex(max(0, dlg.block_box.findData(session.block.block.number)))
+    dlg.published.connect(lambda _d: session.reload_block())
+    dlg.show()
+    return dlg
