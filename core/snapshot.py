@@ -280,7 +280,7 @@ def _packed_assignments(
     if not text_:
         empty = np.zeros(0, dtype=np.int64)
         return empty, empty, empty, empty.astype(np.int8), empty.astype(bool)
-    v = np.array(text_.split(","), dtype=np.int64)
+    v = np.fromstring(text_, dtype=np.int64, sep=",")  # parsed in C (the text mode is not deprecated)
     lk = (v & 1).astype(bool)
     so = ((v >> 1) & 7).astype(np.int8)
     si = (v >> 4) & 0xFFFF
@@ -345,16 +345,21 @@ def build_snapshot(
             m.AcademicYear.start_year <= academic_year_of(end), m.AcademicYear.deleted.is_(False),
         ).order_by(m.AcademicYear.start_year)
     ))
+    # Plain column queries below (no ORM objects: a snapshot reads thousands of rows).
     pgy_by_person: dict[str, int] = {}
     for year in year_rows:
-        for ry in session.scalars(select(m.ResidentYear).where(m.ResidentYear.academic_year_id == year.id)):
-            if not ry.deleted:
-                pgy_by_person[ry.person_id] = ry.pgy
-    q = select(m.Person).where(m.Person.program_id == program_id, m.Person.deleted.is_(False))
+        for ry in session.execute(
+            select(m.ResidentYear.person_id, m.ResidentYear.pgy)
+            .where(m.ResidentYear.academic_year_id == year.id, m.ResidentYear.deleted.is_(False))
+        ):
+            pgy_by_person[ry.person_id] = ry.pgy
+    q = select(m.Person.id, m.Person.name, m.Person.kind, m.Person.faculty_role, m.Person.clinic_cap_per_week).where(
+        m.Person.program_id == program_id, m.Person.deleted.is_(False)
+    )
     if not include_archived:
         q = q.where(m.Person.archived.is_(False))
     persons = []
-    for row in session.scalars(q):
+    for row in session.execute(q):
         if row.kind == "resident" and row.id not in pgy_by_person:
             continue  # not a resident in this academic year (graduated or not yet started)
         persons.append(
@@ -414,8 +419,10 @@ def build_snapshot(
     absent = np.zeros((P, n_days), dtype=bool)
     away = np.zeros((P, n_days), dtype=bool)
     pending = np.zeros((P, n_days), dtype=bool)
-    for ab in session.scalars(
-        select(m.Absence).where(m.Absence.start_date <= end, m.Absence.end_date >= start, m.Absence.deleted.is_(False))
+    for ab in session.execute(
+        select(m.Absence.person_id, m.Absence.start_date, m.Absence.end_date, m.Absence.status,
+               m.Absence.blocking, m.Absence.counts_away)
+        .where(m.Absence.start_date <= end, m.Absence.end_date >= start, m.Absence.deleted.is_(False))
     ):
         p2 = pidx.get(ab.person_id)
         if p2 is None:
@@ -432,8 +439,8 @@ def build_snapshot(
 
     holiday = np.zeros(n_days, dtype=bool)
     closed = np.zeros(n_days, dtype=bool)
-    for h in session.scalars(
-        select(m.Holiday).where(m.Holiday.program_id == program_id, m.Holiday.date >= start,
+    for h in session.execute(
+        select(m.Holiday.date, m.Holiday.clinic_closed).where(m.Holiday.program_id == program_id, m.Holiday.date >= start,
                                 m.Holiday.date <= end, m.Holiday.deleted.is_(False))
     ):
         d = (h.date - start).days
@@ -444,9 +451,11 @@ def build_snapshot(
     req_opt = np.zeros((A, S), dtype=np.int16)
     req_max = np.full((A, S), NO_MAX, dtype=np.int16)
     weekday = np.array([(start + dt.timedelta(days=d)).weekday() for d in range(n_days)])
-    dated: list[tuple[int, m.CoverageRequirement]] = []
-    for r in session.scalars(
-        select(m.CoverageRequirement).where(
+    dated: list[tuple[int, Any]] = []
+    for r in session.execute(
+        select(m.CoverageRequirement.activity_id, m.CoverageRequirement.date, m.CoverageRequirement.weekday,
+               m.CoverageRequirement.slot, m.CoverageRequirement.min_count, m.CoverageRequirement.optimum,
+               m.CoverageRequirement.max_count).where(
             m.CoverageRequirement.program_id == program_id, m.CoverageRequirement.deleted.is_(False)
         )
     ):
@@ -478,7 +487,10 @@ def build_snapshot(
 
     credentials = tuple(
         Credential(pidx[q.person_id], q.what, q.valid_from, q.valid_to)
-        for q in session.scalars(select(m.Qualification).where(m.Qualification.deleted.is_(False)))
+        for q in session.execute(
+            select(m.Qualification.person_id, m.Qualification.what, m.Qualification.valid_from,
+                   m.Qualification.valid_to).where(m.Qualification.deleted.is_(False))
+        )
         if q.person_id in pidx
     )
     pools = tuple(
