@@ -214,7 +214,10 @@ def open_database(path: Path | str, *, create: bool = True, check: bool = True, 
             backup_path = backup_database(p, label=f"before-migrate-{version}")
     engine = make_engine(p)
     try:
-        migrate(engine)
+        # A file already at this schema skips Alembic entirely (importing and running it costs
+        # most of a second at start-up); anything else goes through the migrations.
+        if version != SCHEMA_VERSION:
+            migrate(engine)
     except Exception:
         engine.dispose()
         raise

@@ -267,3 +267,34 @@ def test_disk_full_rolls_back_with_a_clear_sentence(db_path: Path) -> None:
     finally:
         engine.dispose()
     assert quick_check(db_path) == []
+
+
+def test_current_file_opens_without_alembic_and_head_matches_schema_version(tmp_path):
+    """Re-opening a file at the current schema skips Alembic (start-up time); that shortcut is only
+    safe while every migration bumps SCHEMA_VERSION, which this also checks."""
+    import subprocess
+    import sys
+
+    from alembic.script import ScriptDirectory
+
+    from core.store.db import read_schema_version
+    from core.store.models import SCHEMA_VERSION
+
+    path = tmp_path / "p.sqlite"
+    opened = open_database(path)
+    opened.engine.dispose()
+    assert read_schema_version(path) == SCHEMA_VERSION
+    script = ScriptDirectory(str(Path(store_db.__file__).with_name("migrations")))
+    import sqlite3
+
+    con = sqlite3.connect(path)
+    (revision,) = con.execute("SELECT version_num FROM alembic_version").fetchone()
+    con.close()
+    assert revision == script.get_current_head()
+    code = (
+        "import sys; from core.store.db import open_database; "
+        f"r = open_database({str(path)!r}); r.engine.dispose(); "
+        "print(any(m.startswith('alembic') for m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "False"
