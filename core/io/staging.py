@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from core.calendar import SLOT_NAMES
@@ -37,7 +37,7 @@ from core.io.excel import (
 from core.io.grid import CALL_TYPE_LABELS, YearData, load_year
 from core.services.base import ChangeSet, Result, ServiceContext, Work, row_image
 from core.services.programs import get_program
-from core.services.schedule import _check_freeze, put_call
+from core.services.schedule import _check_freeze
 from core.store import models as m
 
 # ------------------------------------------------------------------------------------------ limits
@@ -820,7 +820,7 @@ class ImportOutcome:
 
 
 def _apply_slots(work: Work, staged: StagedImport, slots: list[SlotChange], reason: str | None) -> None:
-    """`put_slot`'s semantics for many slots at once: one query, one flush, every row recorded.
+    """`put_slot`'s semantics for many slots at once: one query, one flush, one insert, every row recorded.
 
     A hand import is `manual` and locked, like a hand edit; a tombstoned row for the same slot is
     revived (the unique key includes deleted rows). `Work.record_external` records each row change,
@@ -834,6 +834,7 @@ def _apply_slots(work: Work, staged: StagedImport, slots: list[SlotChange], reas
         m.Assignment.person_id.in_({c.person_id for c in slots})))}
     note = reason or None
     done: list[tuple[Any, dict[str, Any] | None]] = []
+    inserts: list[dict[str, Any]] = []
     for c in slots:
         row = rows.get((c.person_id, c.date, c.slot))
         live = row is not None and not row.deleted
@@ -846,36 +847,59 @@ def _apply_slots(work: Work, staged: StagedImport, slots: list[SlotChange], reas
             done.append((row, row_image(row)))
             row.deleted = True
         elif row is None:
-            row = m.Assignment(id=m.new_id(), person_id=c.person_id, date=c.date, slot=c.slot, activity_id=c.after_id,
-                               rotation_id=None, source="manual", locked=True, note=note, version=0, deleted=False)
-            s.add(row)
-            done.append((row, None))
+            values = {"id": m.new_id(), "person_id": c.person_id, "date": c.date, "slot": c.slot,
+                      "activity_id": c.after_id, "rotation_id": None, "source": "manual", "locked": True,
+                      "note": note, "version": 0, "deleted": False}
+            inserts.append(values)
+            # A transient copy (never added to the session) gives record_external the row's image.
+            done.append((m.Assignment(**values), None))
         else:
             done.append((row, row_image(row)))
             row.deleted, row.activity_id, row.rotation_id = False, c.after_id, None
             row.source, row.locked, row.note = "manual", True, note
     s.flush()
+    if inserts:  # new rows in one executemany: the ORM's unit of work is slow for a year of rows
+        s.execute(insert(m.Assignment), inserts)
     for row, before in done:
         work.record_external(row, before)
 
 
 def _apply_calls(work: Work, staged: StagedImport, calls: list[CallChange]) -> None:
-    """`put_call` for each call night (few per import)."""
+    """`put_call`'s semantics for many call nights: one query, one flush, every row recorded."""
+    if not calls:
+        return
     s = work.session
-    now = {(pid, d): (t, sv, h) for pid, d, t, sv, h in s.execute(
-        select(m.CallAssignment.person_id, m.CallAssignment.date, m.CallAssignment.call_type,
-               m.CallAssignment.service, m.CallAssignment.hours_worked).where(
-            m.CallAssignment.date >= staged.first_date, m.CallAssignment.date <= staged.last_date,
-            m.CallAssignment.deleted.is_(False)))}
+    rows = {(c.person_id, c.date): c for c in s.scalars(select(m.CallAssignment).where(
+        m.CallAssignment.date >= staged.first_date, m.CallAssignment.date <= staged.last_date,
+        m.CallAssignment.person_id.in_({c.person_id for c in calls})))}
+    done: list[tuple[Any, dict[str, Any] | None]] = []
+    inserts: list[dict[str, Any]] = []
     for cc in calls:
-        if now.get((cc.person_id, cc.date)) != cc.before:
+        row = rows.get((cc.person_id, cc.date))
+        live = row is not None and not row.deleted
+        now = (row.call_type, row.service, row.hours_worked) if row is not None and live else None
+        if now != cc.before:
             raise ConflictError(f"{cc.person_name}'s call on {cc.date:%d %b} changed since the preview; preview "
                                 "the import again. Nothing was changed.")
-    for cc in calls:
         if cc.after is None:
-            put_call(work, cc.person_id, cc.date, None)
+            if row is not None and live:
+                done.append((row, row_image(row)))
+                row.deleted = True
+        elif row is None:
+            values = {"id": m.new_id(), "person_id": cc.person_id, "date": cc.date, "call_type": cc.after[0],
+                      "service": cc.after[1], "hours_worked": cc.after[2], "source": "manual", "version": 0,
+                      "deleted": False}
+            inserts.append(values)
+            done.append((m.CallAssignment(**values), None))
         else:
-            put_call(work, cc.person_id, cc.date, cc.after[0], service=cc.after[1], hours_worked=cc.after[2])
+            done.append((row, row_image(row)))
+            row.deleted, row.call_type, row.service = False, cc.after[0], cc.after[1]
+            row.hours_worked, row.source = cc.after[2], "manual"
+    s.flush()
+    if inserts:
+        s.execute(insert(m.CallAssignment), inserts)
+    for row, before in done:
+        work.record_external(row, before)
 
 
 def apply_import(

@@ -43,10 +43,10 @@ def _count(ctx, model) -> int:
     return ctx.read(lambda s: s.scalar(select(func.count()).select_from(model)))
 
 
-def test_round_trip_two_blocks_into_a_fresh_program(small, small_empty) -> None:
+def test_round_trip_of_a_block_into_a_fresh_program(small, small_empty) -> None:
     _, src = small
     _, dst = small_empty
-    payload = export_blocks(load_year(src), [1, 2])
+    payload = export_blocks(load_year(src), [1])
     staged = stage_workbook(dst, payload, file_name="blocks.xlsx")
     assert staged.unmatched == () and staged.exported_unchanged is True
     assert all(c.confidence == 1.0 for c in staged.slot_changes)
@@ -54,7 +54,7 @@ def test_round_trip_two_blocks_into_a_fresh_program(small, small_empty) -> None:
     result = apply_import(dst, staged, reason="import from the chief's workbook")
     a_src, c_src = snapshot_rows(src)
     a_dst, c_dst = snapshot_rows(dst)
-    last = load_year(src).block(2).end
+    last = load_year(src).block(1).end
     assert a_dst == {a for a in a_src if a[1] <= last}
     assert c_dst == {c for c in c_src if c[1] <= last}
     assert result.value.slots_changed == len(a_dst) and result.value.calls_changed == len(c_dst)
@@ -64,7 +64,11 @@ def test_round_trip_two_blocks_into_a_fresh_program(small, small_empty) -> None:
     assert _count(dst, m.OutboxRecord) - outbox_before == len(result.changes.rows)
     undo(dst, result.changes)
     assert snapshot_rows(dst) == (set(), set())
-    # Re-staging the same workbook against the imported schedule finds nothing to change.
+    # Importing again revives the tombstoned rows (the unique keys include deleted rows).
+    again = apply_import(dst, stage_workbook(dst, payload), reason="again")
+    assert snapshot_rows(dst) == (a_dst, c_dst)
+    assert all(rc.before is not None and rc.before["deleted"] for rc in again.changes.rows)
+    assert stage_workbook(dst, payload).change_count == 0
 
 
 def test_reimport_of_unchanged_export_changes_nothing(small) -> None:
