@@ -296,9 +296,9 @@ def find_layout(sheet: RawSheet, start_year: int | None) -> Layout | None:
                 continue
             columns: dict[int, tuple[dt.date, int]] = {}
             for c, s in slots.items():
-                d = dates.get(c, dates.get(c - 1) if c - 1 in dates and c - 1 not in slots or s == 1 else None)
+                d = dates.get(c)
                 if d is None and s == 1:
-                    d = dates.get(c - 1)
+                    d = dates.get(c - 1)  # the day's date sits over its AM column (merged over both)
                 if d is not None:
                     columns[c] = (d, s)
             if len(columns) < 2:
