@@ -51,12 +51,17 @@ def main() -> None:
         snap = problem.snapshot
         hand = (snap.source == SOURCE_PRELOAD) | (snap.source == SOURCE_MANUAL)
         kept = bool((r.codes[hand] == snap.codes[hand]).all()) if r.codes is not None else None
-        print(f"first schedule: {r.time_to_first:.2f} s (model build {r.stats['build_seconds']} s, "
+        first = "none" if r.time_to_first is None else f"{r.time_to_first:.2f} s"
+        print(f"first schedule: {first} (model build {r.stats['build_seconds']} s, "
               f"{r.stats['cells']} free cells, {r.stats['calls']} call variables)")
         print(f"final: {r.status} objective {r.objective} bound {r.bound} gap "
               f"{100 * (r.gap or 0):.2f} % after {r.wall_time:.1f} s; within 1 % at: {within}")
         print(f"terms: {r.terms}; engine: {r.counts_by_severity()}; hand cells unchanged: {kept}; "
               f"unfilled {len(r.unfilled)}; changes {len(r.changes)} cells + {len(r.call_changes)} calls")
+        print(f"solver status: {r.stats['solver_status']}")
+        if not r.found:
+            opened.engine.dispose()
+            return
         for e, o, b in trace[:: max(1, len(trace) // 12)]:
             print(f"  {e:7.2f} s  objective {o:>12}  bound {b:>10}")
 
