@@ -363,13 +363,13 @@ class _Built:
         self.c: dict[tuple[int, int, int], Any] = {}  # (pool, p, d) -> var
         cur_call = snap.call
         pgy = snap.pgy
-        for k, pool in enumerate(snap.call_pools):
-            code = CALL_CODES.get(pool.call_type)
+        for k, spec in enumerate(snap.call_pools):
+            code = CALL_CODES.get(spec.call_type)
             if code is None:
                 continue
-            members = [p for p in range(P) if snap.people[p].kind == pool.kind
-                       and (pool.kind != "resident" or not pool.eligible_pgy or int(pgy[p]) in pool.eligible_pgy)]
-            self.pools.append(_Pool(k, pool.service, code, pool.per_night, members))
+            members = [p for p in range(P) if snap.people[p].kind == spec.kind
+                       and (spec.kind != "resident" or not spec.eligible_pgy or int(pgy[p]) in spec.eligible_pgy)]
+            self.pools.append(_Pool(k, spec.service, code, spec.per_night, members))
         self.ih = np.zeros((P, D), dtype=object)  # in-house call per person-day: 0/1 or a linear expr
         self.home = np.zeros((P, D), dtype=object)
         pool_members = {p for pool in self.pools for p in pool.people}
@@ -608,9 +608,9 @@ class _Built:
                 if lo > limit:
                     limit = lo
                     self.relaxed.append(f"H80 {name} {snap.date_of(a_)}..{snap.date_of(b_)}")
-                vs = [v for v in dm_v[a_ : b_ + 1] if v is not None]
-                if vs:
-                    total = cp_model.LinearExpr.sum(vs) + (dm_c[b_ + 1] - dm_c[a_])
+                wvs = [v for v in dm_v[a_ : b_ + 1] if v is not None]
+                if wvs:
+                    total = cp_model.LinearExpr.sum(wvs) + (dm_c[b_ + 1] - dm_c[a_])
                     m.add(total <= limit)
                     if lo <= warn:
                         wv = m.new_bool_var(f"h80w{p}_{a_}")
@@ -621,17 +621,17 @@ class _Built:
                 if hi < need:
                     need = hi
                     self.relaxed.append(f"OFF7 {name} {snap.date_of(a_)}..{snap.date_of(b_)}")
-                vs = [v for v in fr_v[a_ : b_ + 1] if v is not None]
-                if vs:
-                    m.add(cp_model.LinearExpr.sum(vs) + (fr_c[b_ + 1] - fr_c[a_]) >= need)
+                wvs = [v for v in fr_v[a_ : b_ + 1] if v is not None]
+                if wvs:
+                    m.add(cp_model.LinearExpr.sum(wvs) + (fr_c[b_ + 1] - fr_c[a_]) >= need)
                 max_calls = int(math.floor(rules.max_in_house_calls_per_window * length / W + 1e-9))
                 fixed_calls = ih_c[b_ + 1] - ih_c[a_]
                 if fixed_calls > max_calls:
                     max_calls = fixed_calls
                     self.relaxed.append(f"Q3 {name} {snap.date_of(a_)}..{snap.date_of(b_)}")
-                vs = [v for v in ih_v[a_ : b_ + 1] if v is not None]
-                if vs:
-                    m.add(cp_model.LinearExpr.sum(vs) + fixed_calls <= max_calls)
+                wvs = [v for v in ih_v[a_ : b_ + 1] if v is not None]
+                if wvs:
+                    m.add(cp_model.LinearExpr.sum(wvs) + fixed_calls <= max_calls)
             # --- consecutive night float
             L = rules.max_consecutive_night_float
             nf: list[Any] = []
@@ -975,7 +975,7 @@ def generate(
             first = _complete_hint(built, collector, start, min(5.0, max(0.5, time_limit / 4)), workers,
                                    register, was_cancelled)
             if first is not None:
-                built.m.clear_hints()
+                built.m.clear_hints()  # type: ignore[no-untyped-call]
                 for i, v in enumerate(first):
                     built.m.proto.solution_hint.vars.append(i)
                     built.m.proto.solution_hint.values.append(v)
@@ -1018,7 +1018,7 @@ def _complete_hint(built: _Built, collector: _Collector, start: float, limit: fl
     if not built.hint or was_cancelled.is_set():
         return None
     model = built.m.clone()
-    model.clear_hints()
+    model.clear_hints()  # type: ignore[no-untyped-call]
     model.add_assumptions([v if val else v.Not() for v, val in built.hint])
     solver = cp_model.CpSolver()
     solver.parameters.max_time_in_seconds = limit
