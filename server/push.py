@@ -27,14 +27,16 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import JSON, insert, select, tuple_, update
+from sqlalchemy import JSON, String, any_, bindparam, insert, select, text, update
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
 from core.sync.rows import TABLES, RowError, decode_fields, decode_row, encode_row, natural_key
 from server import models as sm
+from server.hard_rules import duty_refusals
 from server.permissions import op_refusal
 from server.schemas import ChangeOut, OpResult, PushOp, ServerRow
-from server.validate import constraint_refusal
+from server.validate import all_fit, constraint_refusal
 
 CHUNK = 900
 
@@ -73,16 +75,32 @@ def _chunks(items: Sequence[Any], n: int = CHUNK) -> Iterable[Sequence[Any]]:
         yield items[i : i + n]
 
 
+def _one_of(session: Session, column: Any, values: Sequence[str]) -> Any:
+    """`column IN values`: on PostgreSQL as `= ANY(array)`, one parameter however many values (a
+    statement with hundreds of parameters costs more to prepare than to run)."""
+    if session.connection().dialect.name == "postgresql":
+        return column == any_(bindparam("values", list(values), type_=ARRAY(String)))
+    return column.in_(values)
+
+
 def lock_program(session: Session, program_id: str) -> sm.Program | None:
     return session.execute(select(sm.Program).where(sm.Program.id == program_id).with_for_update()).scalar_one_or_none()
 
 
+_ROW_COLUMNS = (sm.Row.table_name, sm.Row.row_id, sm.Row.program_id, sm.Row.version, sm.Row.deleted, sm.Row.data,
+                sm.Row.natural_key, sm.Row.seq, sm.Row.actor, sm.Row.at)
+
+
 def _load_rows(session: Session, keys: set[tuple[str, str]]) -> dict[tuple[str, str], RowState]:
     out: dict[tuple[str, str], RowState] = {}
-    for part in _chunks(sorted(keys)):
-        for r in session.scalars(select(sm.Row).where(tuple_(sm.Row.table_name, sm.Row.row_id).in_(part))):
-            out[(r.table_name, r.row_id)] = RowState(r.table_name, r.row_id, r.program_id, r.version, r.deleted,
-                                                     dict(r.data), r.natural_key, r.seq, r.actor, r.at)
+    by_table: dict[str, list[str]] = {}
+    for t, rid in keys:
+        by_table.setdefault(t, []).append(rid)
+    for t, ids in by_table.items():
+        for part in _chunks(sorted(ids)):
+            q = select(*_ROW_COLUMNS).where(sm.Row.table_name == t, _one_of(session, sm.Row.row_id, part))
+            for r in session.execute(q):
+                out[(r[0], r[1])] = RowState(r[0], r[1], r[2], r[3], r[4], dict(r[5]), r[6], r[7], r[8], r[9])
     return out
 
 
@@ -94,7 +112,7 @@ def _load_keys(session: Session, program_id: str, keys: set[tuple[str, str]]) ->
     for t, ks in by_table.items():
         for part in _chunks(sorted(ks)):
             q = select(sm.Row.natural_key, sm.Row.row_id).where(
-                sm.Row.program_id == program_id, sm.Row.table_name == t, sm.Row.natural_key.in_(part))
+                sm.Row.program_id == program_id, sm.Row.table_name == t, _one_of(session, sm.Row.natural_key, part))
             for nk, rid in session.execute(q):
                 out[(t, nk)] = rid
     return out
@@ -125,6 +143,13 @@ class PushBatch:
         self.keys: dict[tuple[str, str], str] = {}
         self.changes: list[dict[str, Any]] = []
         self.applied: list[dict[str, Any]] = []
+        self.defer_checks = False
+        """When set, core's CHECK/NOT NULL probe is not run per op: the accepted rows are collected
+        in `deferred` and checked together afterwards (`all_fit`); if any fails, the caller runs the
+        batch again with per-op checks, so the outcome is the same either way."""
+        self.deferred: list[tuple[str, dict[str, Any]]] = []
+        self.refused: dict[str, str] = {}  # op id -> reason (the duty-hour rules, server/hard_rules.py)
+        self.before: dict[tuple[str, str], dict[str, Any] | None] = {}  # row images before this batch
 
     # ---------------------------------------------------------------------------------- lookups
     def row(self, table: str, row_id: str) -> RowState | None:
@@ -190,6 +215,8 @@ class PushBatch:
             fields = dict(op.fields)
         if op.table == "program" and op.row_id != self.program.id:
             return self._finish(op, "rejected", reason="A program row may be pushed only to its own program.")
+        if op.op_id in self.refused:
+            return self._finish(op, "rejected", reason=self.refused[op.op_id], row=existing)
 
         if op.op == "insert":
             if existing is not None:
@@ -250,7 +277,11 @@ class PushBatch:
                           f"Another {op.table.replace('_', ' ')} row already has the same "
                           f"{', '.join(info.natural_key)}.")
                 return self._finish(op, "rejected", reason=reason, row=existing)
-        refusal = constraint_refusal(op.table, decoded)
+        if self.defer_checks:
+            self.deferred.append((op.table, decoded))
+            refusal = None
+        else:
+            refusal = constraint_refusal(op.table, decoded)
         if refusal:
             return self._finish(op, "rejected", reason=refusal, row=existing)
         # Accept.
@@ -262,6 +293,7 @@ class PushBatch:
         seq = self.program.next_seq
         self.program.next_seq = seq + 1
         version = 1 if existing is None else existing.version + 1
+        self.before.setdefault((op.table, op.row_id), None if existing is None else existing.data)
         image = encode_row({**image, "version": version})
         deleted = bool(image.get("deleted", False))
         actor = self.caller.username
@@ -345,28 +377,76 @@ def push(session: Session, program: sm.Program, caller: Caller, node: str, ops: 
     ids = list(dict.fromkeys(op.op_id for op in ops))
     seen: dict[str, sm.AppliedOp] = {}
     for part in _chunks(ids):
-        for a in session.scalars(select(sm.AppliedOp).where(sm.AppliedOp.op_id.in_(part))):
+        for a in session.scalars(select(sm.AppliedOp).where(_one_of(session, sm.AppliedOp.op_id, part))):
             seen[a.op_id] = a
-    batch = PushBatch(session, program, caller, node, now)
     fresh = [op for op in ops if op.op_id not in seen]
-    batch.prefetch(fresh)
-    results: list[OpResult] = []
-    done: dict[str, OpResult] = {}
-    for op in ops:
-        if op.op_id in seen:
-            stored = seen[op.op_id]
-            if stored.program_id != program.id:
-                results.append(OpResult(op_id=op.op_id, status="rejected",
-                                        reason="That op id was already used in another program."))
+    first_seq = program.next_seq
+
+    def run_all(defer: bool, refused: dict[str, str] | None = None) -> tuple[PushBatch, list[OpResult]]:
+        program.next_seq = first_seq
+        batch = PushBatch(session, program, caller, node, now)
+        batch.defer_checks = defer
+        batch.refused = dict(refused or {})
+        batch.prefetch(fresh)
+        results: list[OpResult] = []
+        done: dict[str, OpResult] = {}
+        for op in ops:
+            if op.op_id in seen:
+                stored = seen[op.op_id]
+                if stored.program_id != program.id:
+                    results.append(OpResult(op_id=op.op_id, status="rejected",
+                                            reason="That op id was already used in another program."))
+                else:
+                    results.append(stored_result(session, program.id, stored))
+            elif op.op_id in done:  # the same op twice in one batch
+                results.append(done[op.op_id])
             else:
-                results.append(stored_result(session, program.id, stored))
-        elif op.op_id in done:  # the same op twice in one batch
-            results.append(done[op.op_id])
-        else:
-            done[op.op_id] = batch.run(op)
-            results.append(done[op.op_id])
+                done[op.op_id] = batch.run(op)
+                results.append(done[op.op_id])
+        return batch, results
+
+    # Optimistic: check core's constraints for all accepted rows at once; in the rare batch where
+    # one fails, run it again with the per-op check (the same outcome, one op at a time).
+    batch, results = run_all(defer=True)
+    if batch.deferred and not all_fit(batch.deferred):
+        batch, results = run_all(defer=False)
+    # The duty-hour hard rules (core's engine on the server's copy): ops that would add a critical
+    # violation are refused with the rule's sentence, and the batch runs again without them.
+    refused: dict[str, str] = {}
+    for _round in range(3):
+        final = {(r.table, r.row_id): r.data for r in batch.rows.values() if r.new or r.dirty}
+        more = duty_refusals(session, program.id, batch.changes, batch.before, final)
+        more = {k: v for k, v in more.items() if k not in refused}
+        if not more:
+            break
+        refused.update(more)
+        batch, results = run_all(defer=False, refused=refused)
     batch.flush()
     return results
+
+
+_PAGE_SQL = text(
+    "SELECT seq, json_build_object('seq', seq, 'table', table_name, 'row_id', row_id, 'version', version, "
+    "'deleted', deleted, 'data', data, 'fields', fields, 'actor', actor, 'node', node, 'hlc', hlc, "
+    "'at', at)::text FROM change WHERE program_id = :program AND seq > :after ORDER BY seq LIMIT :n")
+
+
+def changes_page_json(session: Session, program_id: str, after: int, limit: int) -> bytes | None:
+    """The page of `ChangesPage` as JSON text, built by PostgreSQL (None on another database).
+
+    The same document the response model would give (the row images are stored JSON; PostgreSQL
+    writes each change as one JSON object), without building and serialising a pydantic model per
+    change: the feed is the hot path of a new client's first sync.
+    """
+    if session.connection().dialect.name != "postgresql":
+        return None
+    rows = session.execute(_PAGE_SQL, {"program": program_id, "after": after, "n": limit + 1}).all()
+    more = len(rows) > limit
+    rows = rows[:limit]
+    cursor = rows[-1][0] if rows else after
+    body = ",".join(r[1] for r in rows)
+    return (f'{{"changes":[{body}],"next_cursor":{int(cursor)},"has_more":{"true" if more else "false"}}}'
+            .encode())
 
 
 def changes_after(session: Session, program_id: str, after: int, limit: int) -> tuple[list[ChangeOut], bool]:

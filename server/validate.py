@@ -38,7 +38,12 @@ def _connection() -> sqlite3.Connection:
     return _con
 
 
+_PLAIN = frozenset({str, int, float, bool, type(None)})
+
+
 def _sql_value(value: Any) -> Any:
+    if value.__class__ in _PLAIN:
+        return value
     if isinstance(value, dt.datetime):
         return value.isoformat(sep=" ")
     if isinstance(value, dt.date):
@@ -73,3 +78,36 @@ def _refusal(con: sqlite3.Connection, table: str, values: dict[str, Any]) -> str
         con.execute("ROLLBACK TO check_row")
         con.execute("RELEASE check_row")
     return None
+
+
+def all_fit(rows: list[tuple[str, dict[str, Any]]]) -> bool:
+    """True when core's schema accepts every row (typed values); False means "check one by one".
+
+    A push's accepted rows are checked together: one executemany per table (and per column set)
+    inside one savepoint. Rows that share an id (a row inserted, then edited in one batch) go in
+    separate rounds, since each version is checked on its own. Any failure answers False and the
+    caller checks row by row with `constraint_refusal`, which names the reason.
+    """
+    rounds: list[dict[tuple[str, tuple[str, ...]], list[list[Any]]]] = []
+    seen: dict[tuple[str, Any], int] = {}
+    for table, values in rows:
+        n = seen.get((table, values.get("id")), 0)
+        seen[(table, values.get("id"))] = n + 1
+        if n == len(rounds):
+            rounds.append({})
+        cols = tuple(values)
+        rounds[n].setdefault((table, cols), []).append([_sql_value(values[c]) for c in cols])
+    with _lock:
+        con = _connection()
+        for group in rounds:
+            con.execute("SAVEPOINT check_rows")
+            try:
+                for (table, cols), params in group.items():
+                    names = ", ".join(f'"{c}"' for c in cols)
+                    con.executemany(f'INSERT INTO "{table}" ({names}) VALUES ({", ".join("?" * len(cols))})', params)
+            except sqlite3.IntegrityError:
+                return False
+            finally:
+                con.execute("ROLLBACK TO check_rows")
+                con.execute("RELEASE check_rows")
+    return True

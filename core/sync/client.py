@@ -33,8 +33,8 @@ from core.store.db import session_factory
 from core.sync.auth import Credentials, SyncError
 from core.sync.rows import TABLES, RowError, decode_fields, decode_row, natural_key
 
-PUSH_BATCH = 500
-PAGE_SIZE = 1000
+PUSH_BATCH = 1000
+PAGE_SIZE = 2000
 
 
 def _utcnow() -> dt.datetime:
@@ -87,10 +87,34 @@ def _pending_overlay(session: Session, keys: Iterable[tuple[str, str]]) -> dict[
     return out
 
 
+_UPSERTS: dict[tuple[str, str], tuple[str, list[tuple[str, Callable[[Any], Any] | None]]]] = {}
+
+
 def _upsert(session: Session, table: Table, rows: Sequence[dict[str, Any]]) -> None:
-    stmt = sqlite_insert(table)
-    cols = {c.name: stmt.excluded[c.name] for c in table.columns if c.name != "id"}
-    session.execute(stmt.on_conflict_do_update(index_elements=[table.c.id], set_=cols), list(rows))
+    """INSERT ... ON CONFLICT(id) DO UPDATE for typed rows, as one executemany.
+
+    The statement text and the columns' bind processors (SQLAlchemy's own, so values are stored
+    exactly as the ORM stores them) are built once per table; a page is then one driver call.
+    """
+    conn = session.connection()
+    dialect = conn.dialect
+    key = (table.name, dialect.name)
+    plan = _UPSERTS.get(key)
+    if plan is None:
+        stmt = sqlite_insert(table)
+        cols = {c.name: stmt.excluded[c.name] for c in table.columns if c.name != "id"}
+        compiled = stmt.on_conflict_do_update(index_elements=[table.c.id], set_=cols).compile(
+            dialect=dialect, column_keys=[c.name for c in table.columns])
+        names = list(compiled.positiontup or [])
+        if dialect.paramstyle != "qmark" or len(names) != len(table.columns):
+            session.execute(stmt.on_conflict_do_update(index_elements=[table.c.id], set_=cols), list(rows))
+            return
+        procs = [(n, table.c[n].type.dialect_impl(dialect).bind_processor(dialect)) for n in names]
+        plan = (str(compiled), procs)
+        _UPSERTS[key] = plan
+    sql, procs = plan
+    params = [tuple(r[n] if p is None else (None if (v := r[n]) is None else p(v)) for n, p in procs) for r in rows]
+    conn.exec_driver_sql(sql, params)
 
 
 class SyncClient:
@@ -144,8 +168,10 @@ class SyncClient:
         pushed = applied = conflicts = rejected = 0
         while True:
             with self.sessions() as s:
-                ops = list(s.scalars(select(m.OutboxRecord).where(m.OutboxRecord.status == "pending")
-                                     .order_by(m.OutboxRecord.seq).limit(self.push_batch)))
+                o = m.OutboxRecord
+                ops = s.execute(select(o.seq, o.op_id, o.table_name, o.row_id, o.op, o.base_version, o.fields,
+                                       o.previous, o.hlc).where(o.status == "pending")
+                                .order_by(o.seq).limit(self.push_batch)).all()
             if not ops:
                 return pushed, applied, conflicts, rejected
             body = {"node": node, "ops": [
@@ -159,7 +185,7 @@ class SyncClient:
             conflicts += counts["conflict"]
             rejected += counts["rejected"]
 
-    def _record_push(self, ops: Sequence[m.OutboxRecord], results: Sequence[dict[str, Any]]) -> dict[str, int]:
+    def _record_push(self, ops: Sequence[Any], results: Sequence[dict[str, Any]]) -> dict[str, int]:
         by_id = {o.op_id: o for o in ops}
         counts = {"applied": 0, "conflict": 0, "rejected": 0}
         with self.sessions() as s, s.begin():

@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -130,14 +130,66 @@ def _decode_value(col: Column[Any], value: Any) -> Any:
     raise RowError(f"{name} has a type the sync layer does not know.")  # pragma: no cover - models guard
 
 
+Decoder = Callable[[Any], Any]
+
+
+def _column_decoder(col: Column[Any]) -> Decoder:
+    """`_decode_value` for one column with the type tests done once (the pull's hot path).
+
+    The common, well-formed value takes one type test; anything else goes to `_decode_value`, so the
+    accepted values and the error sentences are exactly the same.
+    """
+    t = col.type
+    slow: Decoder = lambda value: _decode_value(col, value)  # noqa: E731
+    if isinstance(t, Boolean):
+        return lambda v: v if v.__class__ is bool else slow(v)
+    if isinstance(t, Integer):
+        return lambda v: v if v.__class__ is int and INT_MIN <= v <= INT_MAX else slow(v)
+    if isinstance(t, Date) and not isinstance(t, DateTime):
+        from_iso = dt.date.fromisoformat
+
+        def date(v: Any) -> Any:
+            if v.__class__ is str and len(v) == 10:
+                try:
+                    return from_iso(v)
+                except ValueError:
+                    pass
+            return slow(v)
+
+        return date
+    if isinstance(t, String) and not isinstance(t, JSON):
+        length = t.length
+
+        def string(v: Any) -> Any:
+            if v.__class__ is str and "\x00" not in v and (length is None or len(v) <= length):
+                return v
+            return slow(v)
+
+        return string
+    return slow
+
+
+_DECODERS: dict[str, dict[str, Decoder]] = {}
+
+
+def _decoders(table: str) -> dict[str, Decoder]:
+    decoders = _DECODERS.get(table)
+    if decoders is None:
+        info = table_info(table)
+        decoders = {c.name: _column_decoder(c) for c in info.table.columns}
+        _DECODERS[table] = decoders
+    return decoders
+
+
 def decode_fields(table: str, fields: Mapping[str, Any]) -> dict[str, Any]:
     """Typed values for some columns of `table`; RowError names the first bad one."""
-    info = table_info(table)
+    decoders = _decoders(table)
     out: dict[str, Any] = {}
     for key, value in fields.items():
-        if key not in info.table.c:
+        dec = decoders.get(key)
+        if dec is None:
             raise RowError(f"{table} has no field {key!r}.")
-        out[key] = _decode_value(info.table.c[key], value)
+        out[key] = dec(value)
     return out
 
 
@@ -148,6 +200,7 @@ def decode_row(table: str, data: Mapping[str, Any]) -> dict[str, Any]:
     if missing:
         raise RowError(f"The {table} row lacks {', '.join(missing)}.")
     return decode_fields(table, data)
+
 
 
 def encode_value(value: Any) -> Any:
