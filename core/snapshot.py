@@ -239,54 +239,62 @@ def _sort_people(people: list[PersonInfo]) -> list[PersonInfo]:
 
 
 # The SQLite fast path of the assignment read (the one big table of a snapshot): SQLite itself maps
-# each row to one 64-bit number (person rowid, activity rowid, slot index, source code, locked), so
-# Python handles one integer per row instead of six objects (dates parsed, strings hashed).
-_PACK_BITS_SLOT, _PACK_BITS_ACTIVITY, _PACK_MAX_PERSON = 16, 16, 1 << 27
+# each row to one 64-bit number (activity rowid, slot index, source code, locked), so Python handles
+# one integer per row instead of six objects (dates parsed, strings hashed). One correlated
+# sub-query per person of the program walks the unique (person, date, slot) index over the range and
+# returns that person's numbers as one `group_concat` string: no join on the person id per row, and
+# the same plan for a block or a whole year.
+_PACK_BITS_SLOT, _PACK_BITS_ACTIVITY = 16, 16
 _PACKED_SQL = (
-    "SELECT group_concat((((p.rowid * 65536 + a.rowid) * 65536 "
+    "SELECT p.rowid, (SELECT group_concat(((a.rowid * 65536 "
     "+ CAST(julianday(x.date) - julianday(?) AS INTEGER) * 2 + x.slot) * 8 "
     "+ (CASE x.source WHEN 'preload' THEN 1 WHEN 'manual' THEN 2 WHEN 'generated' THEN 3 "
     "WHEN 'template' THEN 4 ELSE 0 END)) * 2 + x.locked) "
-    "FROM assignment x {hint} JOIN person p ON p.id = x.person_id JOIN activity a ON a.id = x.activity_id "
-    "WHERE x.date >= ? AND x.date <= ? AND x.deleted = 0"
+    "FROM assignment x JOIN activity a ON a.id = x.activity_id "
+    "WHERE x.person_id = p.id AND x.date >= ? AND x.date <= ? AND x.deleted = 0) "
+    "FROM person p WHERE p.program_id = ?"
 )
-# From about half a year on, a scan of the table beats walking the date index row by row.
-_FULL_SCAN_DAYS = 180
 
 
 def _packed_assignments(
-    session: Session, start: dt.date, end: dt.date, pidx: dict[str, int], aidx: dict[str, int]
+    session: Session, start: dt.date, end: dt.date, pidx: dict[str, int], aidx: dict[str, int],
+    program_id: str,
 ) -> tuple[Any, Any, Any, Any, Any] | None:
     """(person, activity, slot, source, locked) index arrays of the assignments in [start, end], or
     None when the fast path does not apply (not SQLite, or numbers too large to pack)."""
     connection = session.connection()
     if connection.dialect.name != "sqlite" or (end - start).days >= (1 << (_PACK_BITS_SLOT - 1)):
         return None
-    max_person = connection.exec_driver_sql("SELECT max(rowid) FROM person").scalar() or 0
     max_activity = connection.exec_driver_sql("SELECT max(rowid) FROM activity").scalar() or 0
-    if max_person >= _PACK_MAX_PERSON or max_activity >= (1 << _PACK_BITS_ACTIVITY):
+    if max_activity >= (1 << _PACK_BITS_ACTIVITY):
         return None
-    person_of = np.full(max_person + 1, -1, dtype=np.int64)
-    for rowid, pid in connection.exec_driver_sql("SELECT rowid, id FROM person"):
+    person_of: dict[int, int] = {}
+    for rowid, pid in connection.exec_driver_sql("SELECT rowid, id FROM person WHERE program_id = ?", (program_id,)):
         person_of[rowid] = pidx.get(pid, -1)
     activity_of = np.full(max_activity + 1, -1, dtype=np.int64)
     for rowid, aid in connection.exec_driver_sql("SELECT rowid, id FROM activity"):
         activity_of[rowid] = aidx.get(aid, -1)
-    hint = "NOT INDEXED" if (end - start).days >= _FULL_SCAN_DAYS else ""
-    text_ = connection.exec_driver_sql(
-        _PACKED_SQL.format(hint=hint),
-        (start.isoformat(), start.isoformat(), end.isoformat()),
-    ).scalar()
-    if not text_:
+    parts: list[Any] = []
+    owners: list[Any] = []
+    for rowid, text_ in connection.exec_driver_sql(
+        _PACKED_SQL, (start.isoformat(), start.isoformat(), end.isoformat(), program_id)
+    ):
+        p = person_of.get(rowid, -1)
+        if not text_ or p < 0:
+            continue
+        v = np.fromstring(text_, dtype=np.int64, sep=",")  # parsed in C (the text mode is not deprecated)
+        parts.append(v)
+        owners.append(np.full(len(v), p, dtype=np.int64))
+    if not parts:
         empty = np.zeros(0, dtype=np.int64)
         return empty, empty, empty, empty.astype(np.int8), empty.astype(bool)
-    v = np.fromstring(text_, dtype=np.int64, sep=",")  # parsed in C (the text mode is not deprecated)
+    v = np.concatenate(parts)
+    pi = np.concatenate(owners)
     lk = (v & 1).astype(bool)
     so = ((v >> 1) & 7).astype(np.int8)
     si = (v >> 4) & 0xFFFF
-    ai = activity_of[(v >> 20) & 0xFFFF]
-    pi = person_of[v >> 36]
-    keep = (pi >= 0) & (ai >= 0)
+    ai = activity_of[v >> 20]
+    keep = ai >= 0
     return pi[keep], ai[keep], si[keep], so[keep], lk[keep]
 
 
@@ -392,7 +400,7 @@ def build_snapshot(
     codes = np.full((P, S), -1, dtype=np.int16)
     source = np.zeros((P, S), dtype=np.int8)
     locked = np.zeros((P, S), dtype=bool)
-    packed = _packed_assignments(session, start, end, pidx, aidx)
+    packed = _packed_assignments(session, start, end, pidx, aidx, program_id)
     if packed is None:
         packed = _listed_assignments(session, start, end, pidx, aidx)
     pi, ai, si, so, lk = packed
