@@ -17,6 +17,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import logging
+import threading
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -83,6 +84,7 @@ class BlockData:
     first_day: int  # index of block.start in the snapshot
     violations: tuple[Any, ...]  # every violation of the snapshot (core.rules.engine.Violation)
     rotations: dict[str, tuple[str, ...]] = field(default_factory=dict)  # person id -> rotation ids
+    cells: Any = None  # desktop.models.block_grid.GridCells of the block (computed with the snapshot)
 
     @property
     def n_days(self) -> int:
@@ -244,9 +246,89 @@ def load_block(
     for r in queries.rotation_plan(ctx, year.id):
         if r.block_id == block.id:
             plan.setdefault(r.person_id, []).append(r.rotation_id)
+    from desktop.models.block_grid import grid_cells
+
+    first_day = snap.day_of(block.start)
+    n_days = (block.end - block.start).days + 1
+    cells = grid_cells(snap, first_day, n_days)
     progress(1.0, "")
-    return BlockData(year, block, snap, snap.day_of(block.start), violations,
-                     {k: tuple(v) for k, v in plan.items()})
+    return BlockData(year, block, snap, first_day, violations, {k: tuple(v) for k, v in plan.items()}, cells)
+
+
+@dataclass(frozen=True)
+class Patch:
+    """A committed ChangeSet worked out against a loaded block (on the writer thread, right after
+    the commit): the block after it, or `reload` when the block has to be read again."""
+
+    base: BlockData | None
+    block: BlockData | None = None
+    people: frozenset[str] = frozenset()
+    dates: frozenset[dt.date] = frozenset()
+    added: tuple[Any, ...] = ()
+    removed: tuple[Any, ...] = ()
+    reload: bool = False
+    catalog: bool = False
+    nothing: bool = False
+
+
+CATALOG_TABLES = frozenset({"activity", "rotation", "rotation_pattern", "person", "resident_year", "rule_set",
+                            "coverage_requirement", "program"})
+
+
+def check_edits(block: BlockData | None, edits: Sequence[tuple[str, dt.date, int, str | None]]) -> Any | None:
+    """core.rules.engine.check_change of slot edits on the block; None when the engine is not
+    available or the cells are outside the loaded block."""
+    if block is None or not edits:
+        return None
+    try:
+        from core.rules.engine import ProposedChange, check_change
+    except ImportError:
+        return None
+    snap = block.snapshot
+    if any(not 0 <= snap.day_of(d) < snap.n_days or p not in snap.person_index for p, d, _s, _a in edits):
+        return None
+    try:
+        return check_change(snap, ProposedChange(assignments=tuple(edits)))
+    except SchedulerError:
+        return None
+
+
+def patch_block(block: BlockData | None, changes: ChangeSet) -> Patch:
+    """What a committed ChangeSet does to the loaded block: the patched snapshot (only the changed
+    cells), the violations the incremental check adds and removes, the grid cells. Pure; runs on
+    the writer thread after the commit (or on the GUI thread as a fallback)."""
+    slots, calls, other = states_after(changes.rows)
+    if other:
+        return Patch(block, reload=True, catalog=bool(changes.tables & CATALOG_TABLES))
+    if block is None or (not slots and not calls):
+        return Patch(block, nothing=True)
+    snap = block.snapshot
+    check = None
+    if not calls:
+        check = check_edits(block, [(s.person_id, s.date, s.slot, s.activity_id) for s in slots
+                                    if s.person_id in snap.person_index and 0 <= snap.day_of(s.date) < snap.n_days])
+    else:  # call changes: the incremental check covers slot edits only
+        return Patch(block, reload=True)
+    new_snap = patched_snapshot(snap, slots, calls)
+    violations = block.violations
+    added: tuple[Any, ...] = ()
+    removed: tuple[Any, ...] = ()
+    if check is not None:
+        added, removed = tuple(check.added), tuple(check.removed)
+        left = Counter(removed)
+        kept = []
+        for v in violations:
+            if left[v] > 0:
+                left[v] -= 1
+            else:
+                kept.append(v)
+        violations = tuple(kept) + added
+    from desktop.models.block_grid import grid_cells
+
+    cells = grid_cells(new_snap, block.first_day, block.n_days)
+    new_block = dataclasses.replace(block, snapshot=new_snap, violations=violations, cells=cells)
+    return Patch(block, new_block, frozenset({s.person_id for s in slots} | {c.person_id for c in calls}),
+                 frozenset({s.date for s in slots} | {c.date for c in calls}), added, removed)
 
 
 def user_message(exc: BaseException) -> str:
@@ -312,6 +394,11 @@ class ProgramSession(QObject):
         self.block: BlockData | None = None
         self.undo_stack = QUndoStack(self)
         self.pending_writes = 0
+        # The block as the writer thread sees it: each committed write patches it there (so a
+        # second write queued behind the first builds on the first's result); the GUI thread
+        # resets it when a block loads. Guarded by the lock (compare and set).
+        self._writer_block: BlockData | None = None
+        self._writer_lock = threading.Lock()
 
     # ------------------------------------------------------------------------------- open
     @property
@@ -348,6 +435,7 @@ class ProgramSession(QObject):
             self.app.writer_pool.waitForDone(10_000)
             self.ctx.engine.dispose()
         self.ctx, self.data, self.block = None, None, None
+        self._set_block(None)
         self.undo_stack.clear()
 
     def show_initial_block(self) -> None:
@@ -393,12 +481,31 @@ class ProgramSession(QObject):
         self.block_loading.emit(block)
 
         def done(data: BlockData) -> None:
-            self.block = data
+            self._set_block(data)
             self.block_loaded.emit(data)
             self.status_changed.emit()
 
         self.app.workers.start("block", load_block, self.ctx, self.data.program.id, year, block,
                                on_finished=done, on_failed=lambda e: self.error.emit(user_message(e)))
+
+    def _set_block(self, block: BlockData | None) -> None:
+        with self._writer_lock:
+            self.block = block
+            self._writer_block = block
+
+    def _patch_on_writer(self, changes: ChangeSet) -> Patch | None:
+        """On the writer thread after a commit: patch the writer's view of the block."""
+        with self._writer_lock:
+            base = self._writer_block
+        try:
+            patch = patch_block(base, changes)
+        except Exception:  # noqa: BLE001 - the GUI thread falls back to working it out itself
+            log.debug("patching the block on the writer failed", exc_info=True)
+            return None
+        with self._writer_lock:
+            if self._writer_block is base and patch.block is not None:
+                self._writer_block = patch.block
+        return patch
 
     def reload_block(self) -> None:
         if self.block is not None:
@@ -429,19 +536,7 @@ class ProgramSession(QObject):
     def check(self, edits: Sequence[tuple[str, dt.date, int, str | None]]) -> Any | None:
         """What the edits would add and remove (core.rules.engine.check_change); None when the
         engine is not available or the cells are outside the loaded block."""
-        if self.block is None or not edits:
-            return None
-        try:
-            from core.rules.engine import ProposedChange, check_change
-        except ImportError:
-            return None
-        snap = self.block.snapshot
-        if any(not 0 <= snap.day_of(d) < snap.n_days or p not in snap.person_index for p, d, _s, _a in edits):
-            return None
-        try:
-            return check_change(snap, ProposedChange(assignments=tuple(edits)))
-        except SchedulerError:
-            return None
+        return check_edits(self.block, edits)
 
     # ------------------------------------------------------------------------------ writes
     def write(
@@ -460,14 +555,18 @@ class ProgramSession(QObject):
         ctx = self.ctx
         self.pending_writes += 1
 
-        def run(**_: Any) -> Result[Any]:
-            return fn(ctx)
+        def run(**_: Any) -> tuple[Result[Any], Patch | None]:
+            result = fn(ctx)
+            # The incremental check and the patched snapshot are worked out here, on the writer,
+            # so the GUI thread only swaps the block in and repaints the changed cells.
+            return result, self._patch_on_writer(result.changes)
 
-        def done(result: Result[Any]) -> None:
+        def done(out: tuple[Result[Any], Patch | None]) -> None:
+            result, patch = out
             self.pending_writes -= 1
             if undoable and not result.changes.empty:
                 self.undo_stack.push(ChangeCommand(self, result.changes, text))
-            self._apply(result.changes)
+            self._apply(result.changes, patch)
             if on_done is not None:
                 on_done(result)
 
@@ -534,44 +633,25 @@ class ProgramSession(QObject):
 
         self.write(lambda ctx: fn(ctx, changes), text="", undoable=False, on_failed=failed)
 
-    def _apply(self, changes: ChangeSet) -> None:
-        """Bring the loaded block and the violations up to date with a committed ChangeSet."""
+    def _apply(self, changes: ChangeSet, patch: Patch | None = None) -> None:
+        """Bring the loaded block and the violations up to date with a committed ChangeSet. `patch`
+        is the writer's result; when it was made against another block than the one shown (a
+        block loaded meanwhile), the patch is worked out again here."""
         self.refresh_status()
-        slots, calls, other = states_after(changes.rows)
-        if other:
-            if changes.tables & {"activity", "rotation", "rotation_pattern", "person", "resident_year",
-                                 "rule_set", "coverage_requirement", "program"}:
+        if patch is None or patch.base is not self.block:
+            patch = patch_block(self.block, changes)
+        if patch.reload:
+            if patch.catalog:
                 self.refresh_catalog()
             self.reload_block()
             return
-        if self.block is None or (not slots and not calls):
+        if patch.nothing or patch.block is None:
             return
-        snap = self.block.snapshot
-        check = None
-        if not calls:
-            check = self.check([(s.person_id, s.date, s.slot, s.activity_id) for s in slots
-                                if s.person_id in snap.person_index and 0 <= snap.day_of(s.date) < snap.n_days])
-        new_snap = patched_snapshot(snap, slots, calls)
-        if check is None and calls:
-            self.reload_block()
-            return
-        violations = self.block.violations
-        added: tuple[Any, ...] = ()
-        removed: tuple[Any, ...] = ()
-        if check is not None:
-            added, removed = tuple(check.added), tuple(check.removed)
-            left = Counter(removed)
-            kept = []
-            for v in violations:
-                if left[v] > 0:
-                    left[v] -= 1
-                else:
-                    kept.append(v)
-            violations = tuple(kept) + added
-        self.block = dataclasses.replace(self.block, snapshot=new_snap, violations=violations)
-        people = {s.person_id for s in slots} | {c.person_id for c in calls}
-        dates = {s.date for s in slots} | {c.date for c in calls}
-        self.slots_changed.emit(people, dates)
-        if added or removed:
-            self.violations_changed.emit(added, removed)
+        with self._writer_lock:
+            self.block = patch.block
+            if self._writer_block is patch.base:  # the GUI thread worked it out: keep the writer in step
+                self._writer_block = patch.block
+        self.slots_changed.emit(set(patch.people), set(patch.dates))
+        if patch.added or patch.removed:
+            self.violations_changed.emit(patch.added, patch.removed)
         self.status_changed.emit()

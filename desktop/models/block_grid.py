@@ -10,6 +10,7 @@ call that night in the day's AM column (the view spans it over the PM column).
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, QSortFilterProxyModel, Qt
@@ -45,6 +46,50 @@ KindRole = Qt.ItemDataRole.UserRole + 8
 
 SHADE = QColor(128, 128, 128, 48)  # reads on light and dark palettes alike
 CALL_ROW_COLOUR = QColor(128, 128, 128, 28)
+ITEM_FLAGS = Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable  # computed once: Qt asks per cell
+ALIGN_CENTER = int(Qt.AlignmentFlag.AlignCenter)
+_DISPLAY = Qt.ItemDataRole.DisplayRole
+_BACKGROUND = Qt.ItemDataRole.BackgroundRole
+_FOREGROUND = Qt.ItemDataRole.ForegroundRole
+_TOOLTIP = Qt.ItemDataRole.ToolTipRole
+
+
+@dataclass(frozen=True)
+class GridCells:
+    """What the grid shows of one block, computed off the GUI thread (`grid_cells`): the model and
+    the delegate only index into it. `acts` and `locked` are numpy arrays [people, 2 * days] of
+    the block's columns; `act_rows` / `locked_rows` are the same as nested lists (a Python int per
+    cell is what the painter wants, without a numpy scalar per cell)."""
+
+    first_day: int
+    n_days: int
+    acts: Any  # np.ndarray int16 [P, 2N]: activity index or -1
+    locked: Any  # np.ndarray bool [P, 2N]: preload or manual
+    act_rows: list[list[int]]
+    locked_rows: list[list[bool]]
+    shaded: list[bool]  # per column: weekend or holiday
+    call_text: tuple[list[str], list[str]]  # per day: faculty call names, resident call names
+
+
+def grid_cells(snapshot: ScheduleSnapshot, first_day: int, n_days: int) -> GridCells:
+    """The per-cell display data of `n_days` days of `snapshot` from day index `first_day`."""
+    import numpy as np
+
+    c0, c1 = 2 * first_day, 2 * (first_day + n_days)
+    acts = np.array(snapshot.codes[:, c0:c1], dtype=np.int16)
+    locked = np.isin(snapshot.source[:, c0:c1], LOCKED_SOURCES) & (acts >= 0)
+    days = range(first_day, first_day + n_days)
+    shaded_days = [snapshot.date_of(d).weekday() >= 5 or bool(snapshot.holiday[d]) for d in days]
+    shaded = [x for x in shaded_days for _slot in (0, 1)]
+    names = [p.name.removeprefix("Dr ") for p in snapshot.people]
+    kinds = np.array([p.kind for p in snapshot.people], dtype=object)
+    on_call = snapshot.call[:, first_day:first_day + n_days] != CALL_NONE
+    texts: list[list[str]] = [[], []]
+    for row, kind in ((ROW_FACULTY_CALL, "faculty"), (ROW_RESIDENT_CALL, "resident")):
+        mask = on_call & (kinds == kind)[:, None] if len(names) else on_call
+        for d in range(n_days):
+            texts[row].append(", ".join(names[p] for p in np.flatnonzero(mask[:, d])))
+    return GridCells(first_day, n_days, acts, locked, acts.tolist(), locked.tolist(), shaded, (texts[0], texts[1]))
 
 
 class BlockGridModel(QAbstractTableModel):
@@ -53,33 +98,71 @@ class BlockGridModel(QAbstractTableModel):
     def __init__(self, parent: Any = None) -> None:
         super().__init__(parent)
         self.snapshot: ScheduleSnapshot | None = None
+        self.cells: GridCells | None = None
         self.first_day = 0
         self.n_days = 0
         self._bg: list[QColor] = []
         self._fg: list[QColor] = []
-        self._weekday: list[int] = []
+        self.codes: list[str] = []  # per activity index
         self._marks: dict[tuple[int, int], str] = {}  # (row, col) -> problem text (live check)
+        self._vheader: list[str] = []
+        self._hheader: list[str] = []
+        self._n_rows = 0
+        self._n_cols = 0
 
     # ------------------------------------------------------------------------------ loading
-    def set_block(self, snapshot: ScheduleSnapshot | None, first_day: int = 0, n_days: int = 0) -> None:
-        """Show `n_days` days of `snapshot` from day index `first_day` (a reload: model reset)."""
-        self.beginResetModel()
+    def set_block(self, snapshot: ScheduleSnapshot | None, first_day: int = 0, n_days: int = 0,
+                  cells: GridCells | None = None) -> None:
+        """Show `n_days` days of `snapshot` from day index `first_day`. `cells` is
+        `grid_cells(snapshot, first_day, n_days)` when the caller computed it off the GUI thread.
+
+        A block of the same people and length as the one shown (the next block, a reload) is a
+        dataChanged over the grid and its headers; otherwise a model reset."""
+        n_days = n_days if snapshot is not None else 0
+        if snapshot is not None and (cells is None or cells.first_day != first_day or cells.n_days != n_days):
+            cells = grid_cells(snapshot, first_day, n_days)
+        old = self.snapshot
+        same_shape = (old is not None and snapshot is not None and n_days == self.n_days
+                      and old.people == snapshot.people)
+        if not same_shape:
+            self.beginResetModel()
         self.snapshot = snapshot
-        self.first_day, self.n_days = first_day, (n_days if snapshot is not None else 0)
+        self.cells = cells if snapshot is not None else None
+        self.first_day, self.n_days = first_day, n_days
+        self._n_rows = CALL_ROWS + snapshot.n_people if snapshot is not None else 0
+        self._n_cols = 2 * n_days
         self._marks = {}
         if snapshot is not None:
-            self._bg = [QColor(a.colour) for a in snapshot.activities]
-            self._fg = [QColor(text_colour_for(a.colour)) for a in snapshot.activities]
-            self._weekday = [snapshot.date_of(first_day + d).weekday() for d in range(self.n_days)]
-        self.endResetModel()
+            if old is None or old.activities != snapshot.activities:
+                self._bg = [QColor(a.colour) for a in snapshot.activities]
+                self._fg = [QColor(text_colour_for(a.colour)) for a in snapshot.activities]
+                self.codes = [a.code for a in snapshot.activities]
+            self._hheader = [f"{day:%a}\n{day.day}\n{SLOT_NAMES[c % 2]}"
+                             for c, day in ((c, snapshot.date_of(first_day + c // 2)) for c in range(2 * n_days))]
+            if not same_shape:
+                self._vheader = ["Faculty call", "Resident call"] + [
+                    f"{p.name}  ·  {f'PGY-{p.pgy}' if p.kind == 'resident' else p.kind.capitalize()}"
+                    for p in snapshot.people]
+        else:
+            self._vheader, self._hheader = [], []
+        if not same_shape:
+            self.endResetModel()
+            return
+        if n_days:
+            self.dataChanged.emit(self.index(0, 0), self.index(self.rowCount() - 1, 2 * n_days - 1))
+            self.headerDataChanged.emit(Qt.Orientation.Horizontal, 0, 2 * n_days - 1)
 
-    def update_snapshot(self, snapshot: ScheduleSnapshot, people: set[str], dates: set[dt.date]) -> None:
+    def update_snapshot(self, snapshot: ScheduleSnapshot, people: set[str], dates: set[dt.date],
+                        cells: GridCells | None = None) -> None:
         """The same block with some cells changed: dataChanged only for those people and dates."""
         old = self.snapshot
-        self.snapshot = snapshot
         if old is None or old.people != snapshot.people or old.activities != snapshot.activities:
-            self.set_block(snapshot, self.first_day, self.n_days)
+            self.set_block(snapshot, self.first_day, self.n_days, cells)
             return
+        self.snapshot = snapshot
+        if cells is None or cells.first_day != self.first_day or cells.n_days != self.n_days:
+            cells = grid_cells(snapshot, self.first_day, self.n_days)
+        self.cells = cells
         cols = [c for d in dates for c in self.columns_of(d)]
         if not cols:
             return
@@ -96,6 +179,10 @@ class BlockGridModel(QAbstractTableModel):
         for r, c in changed:
             ix = self.index(r, c)
             self.dataChanged.emit(ix, ix, [Qt.ItemDataRole.ToolTipRole, Qt.ItemDataRole.UserRole])
+
+    @property
+    def marks(self) -> dict[tuple[int, int], str]:
+        return self._marks
 
     # ------------------------------------------------------------------------------ mapping
     def person_row(self, row: int) -> int:
@@ -128,72 +215,63 @@ class BlockGridModel(QAbstractTableModel):
 
     # ---------------------------------------------------------------------------- Qt model
     def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        if parent.isValid() or self.snapshot is None:
-            return 0
-        return CALL_ROWS + self.snapshot.n_people
+        # Qt asks once per painted cell: plain attributes, no computation
+        return 0 if parent.isValid() else self._n_rows
 
     def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        if parent.isValid() or self.snapshot is None:
-            return 0
-        return 2 * self.n_days
+        return 0 if parent.isValid() else self._n_cols
 
     def flags(self, index: Index) -> Qt.ItemFlag:
-        if not index.isValid():
-            return Qt.ItemFlag.NoItemFlags
-        return Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
+        return ITEM_FLAGS if index.isValid() else Qt.ItemFlag.NoItemFlags
 
     def _call_text(self, row: int, d: int) -> str:
-        snap = self.snapshot
-        assert snap is not None
-        kind = "faculty" if row == ROW_FACULTY_CALL else "resident"
-        col = snap.call[:, d]
-        names = [snap.people[p].name.removeprefix("Dr ") for p in range(snap.n_people)
-                 if col[p] != CALL_NONE and snap.people[p].kind == kind]
-        return ", ".join(names)
+        """Who is on call (faculty or resident row) the night of snapshot day `d` of the block."""
+        assert self.cells is not None
+        return self.cells.call_text[row][d - self.first_day]
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        snap = self.snapshot
-        if snap is None or not index.isValid():
+        snap, cells = self.snapshot, self.cells
+        if snap is None or cells is None or not index.isValid():
             return None
         row, col = index.row(), index.column()
         d = self.first_day + col // 2
         s = 2 * d + col % 2
         if row < CALL_ROWS:
-            if role == Qt.ItemDataRole.DisplayRole:
-                return self._call_text(row, d) if col % 2 == 0 else ""
-            if role == Qt.ItemDataRole.ToolTipRole:
-                text = self._call_text(row, d)
+            if role == _DISPLAY:
+                return cells.call_text[row][col // 2] if col % 2 == 0 else ""
+            if role == _TOOLTIP:
+                text = cells.call_text[row][col // 2]
                 who = "Faculty" if row == ROW_FACULTY_CALL else "Resident"
                 return f"{who} call, night of {snap.date_of(d):%a %b %d}: {text or 'nobody'}"
-            if role == Qt.ItemDataRole.BackgroundRole:
-                return SHADE if self._shaded(col) else CALL_ROW_COLOUR
+            if role == _BACKGROUND:
+                return SHADE if cells.shaded[col] else CALL_ROW_COLOUR
             if role == ShadedRole:
-                return self._shaded(col)
+                return cells.shaded[col]
             if role == DateRole:
                 return snap.date_of(d)
             return None
         p = row - CALL_ROWS
-        a = int(snap.codes[p, s])
-        if role == Qt.ItemDataRole.DisplayRole:
-            return snap.activities[a].code if a >= 0 else ""
-        if role == Qt.ItemDataRole.BackgroundRole:
+        a = cells.act_rows[p][col]
+        if role == _DISPLAY:
+            return self.codes[a] if a >= 0 else ""
+        if role == _BACKGROUND:
             if a >= 0:
                 return self._bg[a]
-            return SHADE if self._shaded(col) else None
-        if role == Qt.ItemDataRole.ForegroundRole:
+            return SHADE if cells.shaded[col] else None
+        if role == _FOREGROUND:
             return self._fg[a] if a >= 0 else None
-        if role == Qt.ItemDataRole.ToolTipRole:
+        if role == _TOOLTIP:
             return self._tooltip(p, d, s, a, (row, col))
         if role == Qt.ItemDataRole.AccessibleTextRole:
             who = snap.people[p].name
             what = snap.activities[a].name if a >= 0 else "nothing"
             return f"{who}, {snap.date_of(d):%A %B %d} {SLOT_NAMES[col % 2]}: {what}"
         if role == Qt.ItemDataRole.TextAlignmentRole:
-            return int(Qt.AlignmentFlag.AlignCenter)
+            return ALIGN_CENTER
         if role == LockedRole:
-            return bool(a >= 0 and int(snap.source[p, s]) in LOCKED_SOURCES)
+            return cells.locked_rows[p][col]
         if role == ShadedRole:
-            return self._shaded(col)
+            return cells.shaded[col]
         if role == PersonIdRole:
             return snap.people[p].id
         if role == DateRole:
@@ -207,27 +285,24 @@ class BlockGridModel(QAbstractTableModel):
         return None
 
     def paint_info(self, row: int, col: int) -> tuple[str, QColor | None, QColor | None, bool, bool]:
-        """(text, background, foreground, locked, marked) of a cell in one Python call: the delegate
-        reads this instead of five data() round trips through Qt per cell."""
-        snap = self.snapshot
-        if snap is None:
+        """(text, background, foreground, locked, marked) of a cell (the delegate reads the same
+        cached lists directly)."""
+        cells = self.cells
+        if cells is None:
             return "", None, None, False, False
         if row < CALL_ROWS:
-            d = self.first_day + col // 2
-            text = self._call_text(row, d) if col % 2 == 0 else ""
-            return text, SHADE if self._shaded(col) else CALL_ROW_COLOUR, None, False, False
+            text = cells.call_text[row][col // 2] if col % 2 == 0 else ""
+            return text, SHADE if cells.shaded[col] else CALL_ROW_COLOUR, None, False, False
         p = row - CALL_ROWS
-        s = 2 * (self.first_day + col // 2) + col % 2
-        a = int(snap.codes[p, s])
+        a = cells.act_rows[p][col]
         marked = (row, col) in self._marks
         if a < 0:
-            return "", SHADE if self._shaded(col) else None, None, False, marked
-        return (snap.activities[a].code, self._bg[a], self._fg[a], int(snap.source[p, s]) in LOCKED_SOURCES,
-                marked)
+            return "", SHADE if cells.shaded[col] else None, None, False, marked
+        return self.codes[a], self._bg[a], self._fg[a], cells.locked_rows[p][col], marked
 
     def _shaded(self, col: int) -> bool:
-        assert self.snapshot is not None
-        return self._weekday[col // 2] >= 5 or bool(self.snapshot.holiday[self.first_day + col // 2])
+        assert self.cells is not None
+        return self.cells.shaded[col]
 
     def _tooltip(self, p: int, d: int, s: int, a: int, cell: tuple[int, int]) -> str:
         snap = self.snapshot
@@ -257,9 +332,13 @@ class BlockGridModel(QAbstractTableModel):
         if orientation == Qt.Orientation.Horizontal:
             if not 0 <= section < 2 * self.n_days:
                 return None
+            if role == _DISPLAY:
+                return self._hheader[section]
+            if role == _BACKGROUND:
+                return SHADE if self._shaded(section) else None
+            if role not in (_TOOLTIP, DateRole):
+                return None
             day = self.day_of_column(section)
-            if role == Qt.ItemDataRole.DisplayRole:
-                return f"{day:%a}\n{day.day}\n{SLOT_NAMES[section % 2]}"
             if role == Qt.ItemDataRole.ToolTipRole:
                 hol = " (holiday)" if snap.holiday[snap.day_of(day)] else ""
                 return f"{day:%A %B %d, %Y} {SLOT_NAMES[section % 2]}{hol}"
@@ -270,6 +349,8 @@ class BlockGridModel(QAbstractTableModel):
             return None
         if not 0 <= section < CALL_ROWS + snap.n_people:
             return None
+        if role == _DISPLAY:
+            return self._vheader[section]
         if section < CALL_ROWS:
             if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.ToolTipRole):
                 return "Faculty call" if section == ROW_FACULTY_CALL else "Resident call"
@@ -314,6 +395,11 @@ class BlockFilterProxy(QSortFilterProxyModel):
             self.activity_index = activity_index  # type: ignore[assignment]
         self.endFilterChange(QSortFilterProxyModel.Direction.Rows)
 
+    @property
+    def passthrough(self) -> bool:
+        """No filter is set: proxy rows are the source rows (the grid never sorts)."""
+        return not self.name and self.pgy is None and self.rotation_people is None and self.activity_index is None
+
     def refresh(self) -> None:
         """Filter again after the data changed (e.g. the activity filter after an edit)."""
         self.beginFilterChange()
@@ -334,8 +420,7 @@ class BlockFilterProxy(QSortFilterProxyModel):
             return False
         if self.rotation_people is not None and person.id not in self.rotation_people:
             return False
-        if self.activity_index is not None:
-            s0 = 2 * model.first_day
-            if not (snap.codes[p, s0: s0 + 2 * model.n_days] == self.activity_index).any():
+        if self.activity_index is not None and model.cells is not None:
+            if self.activity_index not in model.cells.act_rows[p]:
                 return False
         return True

@@ -41,12 +41,19 @@ class ViolationsModel(QAbstractTableModel):
         super().__init__(parent)
         self.rows: list[Any] = []
         self.keep: Callable[[Any], bool] = lambda v: True
+        self._keys: list[tuple[Any, ...]] = []  # per row: the sort keys (the proxy asks per comparison)
+
+    @staticmethod
+    def _sort_keys(v: Any) -> tuple[Any, ...]:
+        return (v.rule, SEVERITY_RANK.get(v.severity, 9), v.person_name or "", str(v.start), str(v.end),
+                float(v.value), float(v.limit), v.message)
 
     def set_violations(self, violations: Iterable[Any], keep: Callable[[Any], bool] | None = None) -> None:
         self.beginResetModel()
         if keep is not None:
             self.keep = keep
         self.rows = [v for v in violations if self.keep(v)]
+        self._keys = [self._sort_keys(v) for v in self.rows]
         self.endResetModel()
 
     def apply_change(self, added: Iterable[Any], removed: Iterable[Any]) -> None:
@@ -58,12 +65,14 @@ class ViolationsModel(QAbstractTableModel):
                 continue
             self.beginRemoveRows(QModelIndex(), i, i)
             del self.rows[i]
+            del self._keys[i]
             self.endRemoveRows()
         new = [v for v in added if self.keep(v)]
         if new:
             n = len(self.rows)
             self.beginInsertRows(QModelIndex(), n, n + len(new) - 1)
             self.rows.extend(new)
+            self._keys.extend(self._sort_keys(v) for v in new)
             self.endInsertRows()
 
     def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
@@ -81,8 +90,7 @@ class ViolationsModel(QAbstractTableModel):
             return (v.rule, v.severity, v.person_name or (f"{v.activity_code or ''} slot".strip()),
                     _when(v.start), _when(v.end), _num(v.value), _num(v.limit), v.message)[c]
         if role == SortRole:
-            return (v.rule, SEVERITY_RANK.get(v.severity, 9), v.person_name or "", str(v.start), str(v.end),
-                    float(v.value), float(v.limit), v.message)[c]
+            return self._keys[index.row()][c]
         if role == Qt.ItemDataRole.ForegroundRole and c == 1:
             return SEVERITY_COLOUR.get(v.severity)
         if role == Qt.ItemDataRole.ToolTipRole:

@@ -219,14 +219,21 @@ class YearOverviewModel(QAbstractTableModel):
         self.blocks: list[Any] = []
         self.cells: dict[tuple[str, str], list[tuple[int, Any]]] = {}
 
-    def set_plan(self, people: list[Any], blocks: list[Any], plan: list[Any], rotations: dict[str, Any]) -> None:
-        self.beginResetModel()
-        self.people, self.blocks = people, blocks
-        self.cells = {}
+    @staticmethod
+    def plan_cells(plan: list[Any], rotations: dict[str, Any]) -> dict[tuple[str, str], list[tuple[int, Any]]]:
+        """(person id, block id) -> [(half, rotation)]; plain Python, runs on the worker."""
+        cells: dict[tuple[str, str], list[tuple[int, Any]]] = {}
         for r in plan:
             rot = rotations.get(r.rotation_id)
             if rot is not None:
-                self.cells.setdefault((r.person_id, r.block_id), []).append((r.half, rot))
+                cells.setdefault((r.person_id, r.block_id), []).append((r.half, rot))
+        return cells
+
+    def set_plan(self, people: list[Any], blocks: list[Any], plan: list[Any], rotations: dict[str, Any],
+                 cells: dict[tuple[str, str], list[tuple[int, Any]]] | None = None) -> None:
+        self.beginResetModel()
+        self.people, self.blocks = people, blocks
+        self.cells = cells if cells is not None else self.plan_cells(plan, rotations)
         self.endResetModel()
 
     def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
@@ -279,7 +286,10 @@ class YearOverviewPage(QWidget):
         lay = QVBoxLayout(self)
         lay.addWidget(self.title)
         lay.addWidget(self.view, 1)
-        session.block_loaded.connect(lambda _b: self.reload())
+        self._year_id: str | None = None  # the academic year shown
+        # A block of the year already shown changes nothing here: no reload (and no work on the
+        # GUI thread) on every block step.
+        session.block_loaded.connect(lambda b: self.reload() if b.year.id != self._year_id else None)
         session.catalog_changed.connect(lambda _d: self.reload())
         self.reload()
 
@@ -295,9 +305,15 @@ class YearOverviewPage(QWidget):
 
         residents = [p for p in data.people if p.kind == "resident"]
         rotations = {r.id: r for r in data.rotations}
+        self._year_id = year.id
+
+        def read(**_: Any) -> tuple[list[Any], dict[tuple[str, str], list[tuple[int, Any]]]]:
+            plan = queries.rotation_plan(ctx, year.id)
+            return plan, YearOverviewModel.plan_cells(plan, rotations)
+
         self.session.app.workers.start(
-            "year-overview", lambda **_: queries.rotation_plan(ctx, year.id),
-            on_finished=lambda plan: self.model.set_plan(residents, list(year.blocks), plan, rotations),
+            "year-overview", read,
+            on_finished=lambda out: self.model.set_plan(residents, list(year.blocks), out[0], rotations, out[1]),
             on_failed=lambda e: self.session.error.emit(user_message(e)))
 
 

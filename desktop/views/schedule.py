@@ -20,13 +20,24 @@ from PySide6.QtCore import (
     QItemSelection,
     QItemSelectionModel,
     QModelIndex,
+    QPersistentModelIndex,
     QPoint,
     QRect,
-    QSortFilterProxyModel,
     Qt,
+    QTimer,
     Signal,
 )
-from PySide6.QtGui import QAction, QColor, QKeyEvent, QKeySequence, QPainter, QPen, QPolygon
+from PySide6.QtGui import (
+    QAction,
+    QBrush,
+    QColor,
+    QKeyEvent,
+    QKeySequence,
+    QPainter,
+    QPaintEvent,
+    QPen,
+    QPolygon,
+)
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -50,7 +61,10 @@ from PySide6.QtWidgets import (
 
 from desktop.colours import text_colour_for
 from desktop.models.block_grid import (
+    ALIGN_CENTER,
+    CALL_ROW_COLOUR,
     CALL_ROWS,
+    SHADE,
     BlockFilterProxy,
     BlockGridModel,
 )
@@ -59,6 +73,7 @@ from desktop.program import BlockData, ProgramData, ProgramSession
 
 Edit = tuple[str, dt.date, int, str | None]
 MARK_COLOUR = QColor("#e00000")
+SELECTED = QStyle.StateFlag.State_Selected.value
 
 
 def describe_check(check: Any) -> str:
@@ -73,44 +88,94 @@ def describe_check(check: Any) -> str:
 
 class CellDelegate(QStyledItemDelegate):
     """Paints a grid cell: activity colour, code in contrasting text, a lock mark for preload and
-    manual cells, a red frame on cells the live check marks."""
+    manual cells, a red frame on cells the live check marks.
 
-    def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: QModelIndex) -> None:
-        proxy = index.model()
-        source = proxy.mapToSource(index) if isinstance(proxy, QSortFilterProxyModel) else index
-        model = source.model()
-        if not isinstance(model, BlockGridModel):
-            super().paint(painter, option, index)
-            return
-        text, bg, fg, locked, marked = model.paint_info(source.row(), source.column())
-        painter.save()
+    Built for speed (a repaint of a full-screen grid paints a couple of thousand cells): the model
+    hands over cached lists (`BlockGridModel.cells`, per-activity QColors and codes), the pens,
+    brushes and the lock triangle are made once per paint of the view (`prepare`, called by
+    `GridView.paintEvent`), and no painter state is saved and restored per cell."""
+
+    def __init__(self, parent: QAbstractItemView, model: BlockGridModel, proxy: BlockFilterProxy) -> None:
+        super().__init__(parent)
+        self._view = parent
+        self.model = model
+        self.proxy = proxy
+        self._identity = True
+        self._text_pen = QPen(QColor("black"))
+        self._hl = QColor(0, 0, 255, 110)
+        self._hl_text = QColor("white")
+        self._mark_pen = QPen(MARK_COLOUR, 2)
+        self._fg_pens: list[QPen] = []
+        self._fg_brushes: list[QBrush] = []
+        self._bg_brushes: list[QBrush] = []
+        self._tri: QPolygon | None = None
+        self._tri_size = 0
+        self._colours_of: list[QColor] = []
+
+    def prepare(self, view: QAbstractItemView) -> None:
+        """Once per paint of the view: the palette colours, the per-activity pens and brushes."""
+        pal = view.palette()
+        self._text_pen = QPen(pal.color(pal.ColorRole.Text))
+        hl = QColor(pal.color(pal.ColorRole.Highlight))
+        hl.setAlpha(110)
+        self._hl = hl
+        self._hl_text = QColor(text_colour_for(hl.name()))
+        self._identity = self.proxy.passthrough and self.proxy.sourceModel() is self.model
+        if self._colours_of is not self.model._bg:  # new activities: new pens and brushes
+            self._colours_of = self.model._bg
+            self._bg_brushes = [QBrush(c) for c in self.model._bg]
+            self._fg_pens = [QPen(c) for c in self.model._fg]
+            self._fg_brushes = [QBrush(c) for c in self.model._fg]
+
+    def _triangle(self, height: int) -> QPolygon:
+        size = max(4, height // 4)
+        if self._tri is None or size != self._tri_size:
+            self._tri = QPolygon([QPoint(-size, 0), QPoint(0, 0), QPoint(0, size)])
+            self._tri_size = size
+        return self._tri
+
+    def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex) -> None:
+        model = self.model
+        cells = model.cells
+        if cells is None or not self._bg_brushes and model._bg:
+            if cells is None:
+                return
+            self.prepare(self._view)
+        row = index.row() if self._identity else self.proxy.mapToSource(index).row()
+        col = index.column()
         rect = option.rect
-        if bg is not None:
-            painter.fillRect(rect, bg)
-        if fg is None:
-            fg = option.palette.color(option.palette.ColorRole.Text)
-        if option.state & QStyle.StateFlag.State_Selected:
-            hl = QColor(option.palette.color(option.palette.ColorRole.Highlight))
-            hl.setAlpha(110)
-            painter.fillRect(rect, hl)
-            if bg is None:
-                fg = QColor(text_colour_for(hl.name()))
-        if text:
-            painter.setPen(fg)
-            painter.setFont(option.font)
-            painter.drawText(rect.adjusted(2, 0, -2, 0), int(Qt.AlignmentFlag.AlignCenter), text)
-        if locked:
-            size = max(4, rect.height() // 4)
-            tri = QPolygon([QPoint(rect.right() - size, rect.top()), QPoint(rect.right(), rect.top()),
-                            QPoint(rect.right(), rect.top() + size)])
-            painter.setPen(Qt.PenStyle.NoPen)
-            painter.setBrush(fg)
-            painter.drawPolygon(tri)
-        if marked:
-            painter.setPen(QPen(MARK_COLOUR, 2))
+        selected = option.state.value & SELECTED
+        if row < CALL_ROWS:
+            painter.fillRect(rect, SHADE if cells.shaded[col] else CALL_ROW_COLOUR)
+            if selected:
+                painter.fillRect(rect, self._hl)
+            text = cells.call_text[row][col // 2] if col % 2 == 0 else ""
+            if text:
+                painter.setPen(self._text_pen)
+                painter.drawText(rect.adjusted(2, 0, -2, 0), ALIGN_CENTER, text)
+            return
+        p = row - CALL_ROWS
+        a = cells.act_rows[p][col]
+        if a >= 0:
+            painter.fillRect(rect, self._bg_brushes[a])
+            if selected:
+                painter.fillRect(rect, self._hl)
+            painter.setPen(self._fg_pens[a])
+            painter.drawText(rect, ALIGN_CENTER, model.codes[a])
+            if cells.locked_rows[p][col]:
+                painter.setPen(Qt.PenStyle.NoPen)
+                painter.setBrush(self._fg_brushes[a])
+                painter.drawPolygon(self._triangle(rect.height()).translated(rect.right(), rect.top()))
+                painter.setBrush(Qt.BrushStyle.NoBrush)
+        else:
+            if cells.shaded[col]:
+                painter.fillRect(rect, SHADE)
+            if selected:
+                painter.fillRect(rect, self._hl)
+        if model._marks and (row, col) in model._marks:
+            painter.setPen(self._mark_pen)
             painter.setBrush(Qt.BrushStyle.NoBrush)
             painter.drawRect(QRect(rect).adjusted(1, 1, -1, -1))
-        painter.restore()
 
 
 class GridView(QTableView):
@@ -119,6 +184,12 @@ class GridView(QTableView):
     type_code = Signal(str)
     clear_requested = Signal()
     pick_requested = Signal()
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        delegate = self.itemDelegate()
+        if isinstance(delegate, CellDelegate):
+            delegate.prepare(self)
+        super().paintEvent(event)
 
     def keyPressEvent(self, event: QKeyEvent) -> None:
         key = event.key()
@@ -198,7 +269,10 @@ class SchedulePage(QWidget):
         self.session = session
         self.zoom = 1.0
         self._focus_after_load: dt.date | None = None
+        self._block_id: str | None = None
+        self._span_days = -1
         self.model = BlockGridModel(self)
+        self.model.modelReset.connect(lambda: setattr(self, "_span_days", -1))
         self.proxy = BlockFilterProxy(self)
         self.proxy.setSourceModel(self.model)
 
@@ -246,7 +320,7 @@ class SchedulePage(QWidget):
         self.view.setObjectName("blockGrid")
         self.view.setAccessibleName("Block grid")
         self.view.setModel(self.proxy)
-        self.view.setItemDelegate(CellDelegate(self.view))
+        self.view.setItemDelegate(CellDelegate(self.view, self.model, self.proxy))
         self.view.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         self.view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.view.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
@@ -348,28 +422,42 @@ class SchedulePage(QWidget):
         return "Legend: " + " &nbsp; ".join(parts) + " &nbsp; ◥ = locked (preload / manual)"
 
     def show_block(self, block: BlockData) -> None:
-        self.model.set_block(block.snapshot, block.first_day, block.n_days)
+        new_block = self._block_id != block.block.id
+        self._block_id = block.block.id
+        self.model.set_block(block.snapshot, block.first_day, block.n_days, block.cells)
+        if new_block and self.view.selectionModel().hasSelection():
+            self.view.selectionModel().clearSelection()
         b = block.block
         self.title.setText(f"Block {b.number}: {b.start:%b %d} – {b.end:%b %d, %Y}")
         self.date_edit.blockSignals(True)
         self.date_edit.setDate(QDate(b.start.year, b.start.month, b.start.day))
         self.date_edit.blockSignals(False)
-        self.view.clearSpans()
-        for d in range(block.n_days):
-            for r in range(CALL_ROWS):
-                self.view.setSpan(r, 2 * d, 1, 2)
+        if self._span_days != block.n_days:  # the call rows span AM + PM of each day
+            self.view.clearSpans()
+            for d in range(block.n_days):
+                for r in range(CALL_ROWS):
+                    self.view.setSpan(r, 2 * d, 1, 2)
+            self._span_days = block.n_days
         self._rotation_changed()
         self._activity_changed()
-        self.panel_model.set_violations(block.violations, keep=block.in_block)
-        self._update_panel_title()
         self.apply_zoom()
+        # The compliance panel (a sorted table of the block's violations) in the next turn of the
+        # event loop: the grid paints first, and neither job holds the loop for long.
+        self.panel_title.setText("Compliance: checking…")
+        QTimer.singleShot(0, self, lambda b=block: self._fill_panel(b))
         if self._focus_after_load is not None:
             self.focus_date(self._focus_after_load)
             self._focus_after_load = None
 
+    def _fill_panel(self, block: BlockData) -> None:
+        if self.session.block is None or self.session.block.block.id != block.block.id:
+            return  # another block arrived meanwhile; its own call fills the panel
+        self.panel_model.set_violations(self.session.block.violations, keep=block.in_block)
+        self._update_panel_title()
+
     def _slots_changed(self, people: set[str], dates: set[dt.date]) -> None:
         if self.session.block is not None:
-            self.model.update_snapshot(self.session.block.snapshot, people, dates)
+            self.model.update_snapshot(self.session.block.snapshot, people, dates, self.session.block.cells)
             if self.proxy.activity_index is not None or self.proxy.rotation_people is not None:
                 self.proxy.refresh()
 
