@@ -31,7 +31,7 @@ import datetime as dt
 import math
 import threading
 import weakref
-from collections import Counter
+from collections import Counter, OrderedDict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -569,12 +569,59 @@ def _known(snap: ScheduleSnapshot) -> _Known:
         return known
 
 
-def _remember_people(snap: ScheduleSnapshot, rows: I64, found: Iterable[Violation]) -> None:
+# Person results by content, shared by the snapshots of one structure (one RuleContext): a person's
+# violations depend only on the structure and on that person's rows of the schedule arrays. So the
+# snapshot made after an edit finds every untouched person (and the edited one, when the edit was
+# checked first) without a validation of its own. Keys hold the row bytes themselves (no hash
+# collisions); least recently used entries go first.
+_BY_CONTENT: weakref.WeakKeyDictionary[RuleContext, OrderedDict[tuple[Any, ...], list[Violation]]] = (
+    weakref.WeakKeyDictionary()
+)
+_BY_CONTENT_SIZE = 2048
+
+
+def _content_key(row: int, codes: Any, call: Any, hours: Any, absent: Any, away: Any) -> tuple[Any, ...]:
+    return (row, codes.tobytes(), call.tobytes(), hours.tobytes(), absent.tobytes(), away.tobytes())
+
+
+def _snapshot_key(snap: ScheduleSnapshot, row: int) -> tuple[Any, ...]:
+    return _content_key(row, snap.codes[row], snap.call[row], snap.call_hours[row], snap.absent[row],
+                        snap.away[row])
+
+
+def _store_content(ctx: RuleContext, items: Iterable[tuple[tuple[Any, ...], list[Violation]]]) -> None:
+    with _KNOWN_LOCK:
+        cache = _BY_CONTENT.get(ctx)
+        if cache is None:
+            cache = _BY_CONTENT[ctx] = OrderedDict()
+        for key, found in items:
+            cache[key] = found
+            cache.move_to_end(key)
+        while len(cache) > _BY_CONTENT_SIZE:
+            cache.popitem(last=False)
+
+
+def _from_content(ctx: RuleContext, key: tuple[Any, ...]) -> list[Violation] | None:
+    with _KNOWN_LOCK:
+        cache = _BY_CONTENT.get(ctx)
+        found = None if cache is None else cache.get(key)
+        if found is not None:
+            cache.move_to_end(key)  # type: ignore[union-attr]
+        return found
+
+
+def _group_by_row(snap: ScheduleSnapshot, rows: I64, found: Iterable[Violation]) -> dict[int, list[Violation]]:
     by_row: dict[int, list[Violation]] = {int(r): [] for r in rows.tolist()}
     index = snap.person_index
     for v in found:
         by_row[index[v.person_id]].append(v)  # type: ignore[index]
+    return by_row
+
+
+def _remember_people(snap: ScheduleSnapshot, ctx: RuleContext, rows: I64, found: Iterable[Violation]) -> None:
+    by_row = _group_by_row(snap, rows, found)
     _known(snap).person.update(by_row)
+    _store_content(ctx, ((_snapshot_key(snap, r), vs) for r, vs in by_row.items()))
 
 
 def _remember_slots(snap: ScheduleSnapshot, cols: I64, found: Iterable[Violation]) -> None:
@@ -606,7 +653,7 @@ def validate(
         rows = _rows_of(snap, person_ids)
     out = _person_violations(snap, ctx, rows, snap.codes[rows], snap.call[rows], snap.call_hours[rows],
                              snap.absent[rows], snap.away[rows])
-    _remember_people(snap, rows, out)
+    _remember_people(snap, ctx, rows, out)
     if person_ids is None:
         cols = np.arange(snap.n_slots, dtype=np.int64)
         slot_out = _slot_violations(snap, ctx, snap.codes, cols)
@@ -681,13 +728,25 @@ def check_change(snapshot: ScheduleSnapshot, change: ProposedChange) -> ChangeCh
 
     # "before": what a validation of this snapshot already found, else computed now and kept.
     known = _known(snap)
-    missing = np.array([r for r in rows.tolist() if r not in known.person], dtype=np.int64)
+    missing_rows = []
+    for r in rows.tolist():
+        if r not in known.person:
+            found = _from_content(ctx, _snapshot_key(snap, r))
+            if found is None:
+                missing_rows.append(r)
+            else:
+                known.person[r] = found
+    missing = np.array(missing_rows, dtype=np.int64)
     if len(missing):
-        _remember_people(snap, missing, _person_violations(
+        _remember_people(snap, ctx, missing, _person_violations(
             snap, ctx, missing, snap.codes[missing], snap.call[missing], snap.call_hours[missing],
             snap.absent[missing], snap.away[missing]))
     before = [v for r in rows.tolist() for v in known.person[r]]
     after = _person_violations(snap, ctx, rows, codes1, call1, hours1, absent1, away1)
+    # What the snapshot made once this change is written will hold for these people.
+    after_by_row = _group_by_row(snap, rows, after)
+    _store_content(ctx, ((_content_key(r, codes1[i], call1[i], hours1[i], absent1[i], away1[i]), after_by_row[r])
+                         for i, r in enumerate(rows.tolist())))
     cols = np.array(sorted(cols_set), dtype=np.int64)
     if len(cols):
         missing_cols = np.array([c for c in cols.tolist() if c not in known.slot], dtype=np.int64)
