@@ -195,6 +195,13 @@ class MainWindow(QMainWindow):
                      QKeySequence.StandardKey.ZoomOut)
         self._action(view, "Reset &zoom", lambda: self.schedule_page().apply_zoom(1.0), "Ctrl+0")
         self._action(view, "&Filter people", self._focus_filter, "Ctrl+F")
+        view.addSeparator()
+        self.kiosk_action = self._action(view, "&Kiosk mode", self._kiosk)
+
+    def _kiosk(self) -> None:
+        from desktop.views.kiosk import open_kiosk
+
+        self._kiosk_window = open_kiosk(self)
 
     def _generate(self) -> None:
         from desktop.views.generate import open_generate_dialog
