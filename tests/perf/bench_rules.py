@@ -182,7 +182,8 @@ def main() -> None:
         print(f"  ratio baseline/current (medians): wall "
               f"{statistics.median(inc['baseline'][0]) / statistics.median(inc['current'][0]):.2f}x, CPU "
               f"{statistics.median(inc['baseline'][1]) / statistics.median(inc['current'][1]):.2f}x")
-    # the check on a snapshot nobody validated yet (each person's "before" computed on demand)
+    # the check on a new snapshot object nobody validated (what the editor has after an edit): each
+    # person's "before" comes from the content cache filled by the other snapshot, the slots' are computed
     cold_w, cold_c = [], []
     for _ in range(min(args.edits, 50)):
         other = fresh(snap)
@@ -191,7 +192,7 @@ def main() -> None:
         _, w, c = timed(lambda: check_change(other, ProposedChange(assignments=(edit,))))  # noqa: B023
         cold_w.append(w)
         cold_c.append(c)
-    print(f"[current] incremental check on a fresh, never validated snapshot ({len(cold_w)}): wall median "
+    print(f"[current] incremental check on a fresh snapshot object, not itself validated ({len(cold_w)}): wall median "
           f"{statistics.median(cold_w) * 1000:.2f} ms; CPU median {statistics.median(cold_c) * 1000:.2f} ms")
 
     if not args.no_naive:
