@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from core.calendar import days as date_range
@@ -42,7 +42,7 @@ TRANSITIONS: dict[str, set[str]] = {
     "expired": set(),
     "rolled_back": set(),
 }
-CHECK_MARGIN_DAYS = 35  # windows of 28 days around the moved shifts, plus rest periods
+CHECK_MARGIN_DAYS = 29  # every 28-day window that holds a moved shift, plus a day for rest periods
 
 
 @dataclass(frozen=True, order=True)
@@ -146,17 +146,27 @@ def _aware(t: dt.datetime | None) -> dt.datetime | None:
 
 
 def _holder_rows(session: Session, person_id: str, items: Sequence[ShiftItem]) -> dict[ShiftItem, Any]:
-    """The assignment / call row each item refers to for `person_id` (None when not held)."""
-    out: dict[ShiftItem, Any] = {}
-    for it in items:
-        if it.is_call:
-            out[it] = session.scalars(select(m.CallAssignment).where(
-                m.CallAssignment.person_id == person_id, m.CallAssignment.date == it.date,
-                m.CallAssignment.deleted.is_(False))).first()
-        else:
-            out[it] = session.scalars(select(m.Assignment).where(
-                m.Assignment.person_id == person_id, m.Assignment.date == it.date, m.Assignment.slot == it.slot,
-                m.Assignment.deleted.is_(False))).first()
+    """The assignment / call row each item refers to for `person_id` (None when not held).
+
+    Two queries whatever the number of items (a week swap names 14 slots and its calls)."""
+    out: dict[ShiftItem, Any] = {it: None for it in items}
+    if not items:
+        return out
+    first, last = min(i.date for i in items), max(i.date for i in items)
+    if any(it.is_call for it in items):
+        calls = {c.date: c for c in session.scalars(select(m.CallAssignment).where(
+            m.CallAssignment.person_id == person_id, m.CallAssignment.date >= first,
+            m.CallAssignment.date <= last, m.CallAssignment.deleted.is_(False)))}
+        for it in items:
+            if it.is_call:
+                out[it] = calls.get(it.date)
+    if any(not it.is_call for it in items):
+        slots = {(a.date, a.slot): a for a in session.scalars(select(m.Assignment).where(
+            m.Assignment.person_id == person_id, m.Assignment.date >= first, m.Assignment.date <= last,
+            m.Assignment.deleted.is_(False)))}
+        for it in items:
+            if not it.is_call:
+                out[it] = slots.get((it.date, it.slot))
     return out
 
 
@@ -238,12 +248,33 @@ def request_swap(
 
 
 # ---------------------------------------------------------------------------------------- check
+def _with_post_call(session: Session, giver_id: str, items: Sequence[ShiftItem]) -> tuple[ShiftItem, ...]:
+    """The items plus, for each call night, the giver's post-call day after it: post-call goes with
+    the call (the receiver gets the rest day, the giver gets back the receiver's day)."""
+    calls = [it for it in items if it.is_call]
+    if not calls:
+        return tuple(items)
+    named = set(items)
+    extra: list[ShiftItem] = []
+    after = [ShiftItem(it.date + dt.timedelta(days=1), slot) for it in calls for slot in (0, 1)]
+    rows = _holder_rows(session, giver_id, [a for a in after if a not in named])
+    post_call_ids = set(session.scalars(select(m.Activity.id).where(m.Activity.category == "postcall")))
+    for it, row in rows.items():
+        if row is not None and row.activity_id in post_call_ids:
+            extra.append(it)
+    return tuple(items) + tuple(extra)
+
+
 def _proposed(session: Session, swap: m.SwapRequest, counterpart_id: str, give: Sequence[ShiftItem],
               take: Sequence[ShiftItem]) -> tuple[ProposedChange, list[str]]:
     """The assignment/call moves the swap makes, and problems found on the way."""
     problems: list[str] = []
     a_id, b_id = swap.requester_id, counterpart_id
     a_name, b_name = _name(session, a_id), _name(session, b_id)
+    give = _with_post_call(session, a_id, give)
+    take = _with_post_call(session, b_id, take)
+    both = set(give) & set(take)  # a post-call day named on both sides is exchanged once
+    take = tuple(it for it in take if it not in both)
     slots: list[tuple[str, dt.date, int, str | None]] = []
     calls: list[tuple[str, dt.date, str | None, float | None]] = []
     for giver, receiver, items, gname, rname in ((a_id, b_id, give, a_name, b_name), (b_id, a_id, take, b_name, a_name)):
@@ -273,7 +304,9 @@ def _snapshot_for(session: Session, program_id: str, items: Sequence[ShiftItem])
 
 
 def check_swap_in(session: Session, ctx: ServiceContext, swap: m.SwapRequest, counterpart_id: str | None,
-                  take: Sequence[ShiftItem] | None = None) -> SwapCheck:
+                  take: Sequence[ShiftItem] | None = None, *, snapshot: ScheduleSnapshot | None = None) -> SwapCheck:
+    """Check a swap as if `counterpart_id` took it. `snapshot` (covering every moved shift with
+    CHECK_MARGIN_DAYS on each side) may be passed in when many candidates are checked at once."""
     give, stored_take = _items(session, swap.id)
     take = stored_take if take is None else tuple(take)
     if counterpart_id is None:
@@ -294,7 +327,11 @@ def check_swap_in(session: Session, ctx: ServiceContext, swap: m.SwapRequest, co
         problems.append(msg)
         blocking.append(msg)
     # absences and pending absences of the receiver
-    snap = _snapshot_for(session, swap.program_id, (*give, *take))
+    snap = snapshot
+    items = (*give, *take)
+    if snap is None or snap.day_of(min(i.date for i in items)) < CHECK_MARGIN_DAYS or \
+            snap.day_of(max(i.date for i in items)) > snap.n_days - 1 - CHECK_MARGIN_DAYS:
+        snap = _snapshot_for(session, swap.program_id, items)
     for pid, items in ((counterpart_id, give), (swap.requester_id, take)):
         p = snap.person_index.get(pid)
         if p is None:
@@ -616,79 +653,141 @@ def rank_candidates(ctx: ServiceContext, swap_id: str, *, limit: int = 10) -> li
     Order: compliant after the swap (required; others are left out), then fairness (fewest shifts
     of this kind year to date relative to their class mean), then date proximity of what they give
     back (pool), then name.
+
+    Speed: one snapshot serves every candidate. A first pass gives every eligible person the
+    offered shifts at once in one incremental check and drops those whose own duty-hour rules
+    would break (person rules are independent between people, so this is exact for them); the
+    survivors are then checked one by one, in rank order, with the full swap check (both people,
+    coverage, supervision) until `limit` compliant candidates are found.
     """
 
     def run(s: Session) -> list[Candidate]:
         swap = _swap(s, swap_id)
         give, _take = _items(s, swap.id)
         snap = _snapshot_for(s, swap.program_id, give)
-        ay_start = dt.date(snap.academic_year, 7, 1)
-        year = build_snapshot(s, swap.program_id, ay_start, max(i.date for i in give))
         requester = snap.person_index.get(swap.requester_id)
         if requester is None:
             return []
         req_kind = KIND_CODES[snap.people[requester].kind]
-        kinds = snap.kind
-        pgy = snap.pgy
+        kinds, pgy = snap.kind, snap.pgy
         is_call = any(i.is_call for i in give)
-        # year-to-date counts of this kind of shift
-        if is_call:
-            counts_year = (year.call == CALL_IN_HOUSE).sum(axis=1)
-        else:
-            weekend = [d for d in range(year.n_days) if year.date_of(d).weekday() >= 5]
-            counts_year = (year.codes[:, [2 * d + sl for d in weekend for sl in (0, 1)]] >= 0).sum(axis=1)
-        counts = {year.people[i].id: int(counts_year[i]) for i in range(year.n_people)}
+        counts = _year_to_date_counts(s, swap.program_id, snap, give, is_call)
         eligible = snap.eligible()
         held_acts = [int(snap.codes[requester, 2 * snap.day_of(i.date) + i.slot]) for i in give if i.slot is not None]
-        out: list[Candidate] = []
-        for p, person in enumerate(snap.people):
+        moved = _with_post_call(s, swap.requester_id, give)
+        pool: list[tuple[int, ShiftItem | None, int]] = []
+        for p in range(snap.n_people):
             if p == requester or kinds[p] != req_kind:
                 continue
             if any(a >= 0 and not eligible[p, a] for a in held_acts):
                 continue
-            if any(snap.absent[p, snap.day_of(i.date)] for i in give):
+            if any(snap.absent[p, snap.day_of(i.date)] or (i.is_call and snap.call[p, snap.day_of(i.date)])
+                   for i in give):
                 continue
-            # give-back for a pool: the nearest call night / slot of the same kind they hold
-            give_back: ShiftItem | None = None
-            distance = 0
-            take: tuple[ShiftItem, ...] = ()
+            give_back, distance = None, 0
             if swap.kind == "pool":
-                target = give[0]
-                best = None
-                for d in range(snap.n_days):
-                    day = snap.date_of(d)
-                    if day < ctx.today() or any(day == i.date for i in give):
-                        continue
-                    if target.is_call and snap.call[p, d] == CALL_IN_HOUSE:
-                        dist = abs((day - target.date).days)
-                        if best is None or dist < best[0]:
-                            best = (dist, ShiftItem(day))
-                    elif not target.is_call and target.slot is not None and snap.codes[p, 2 * d + target.slot] >= 0:
-                        dist = abs((day - target.date).days)
-                        if best is None or dist < best[0]:
-                            best = (dist, ShiftItem(day, target.slot))
-                if best is None:
+                found = _nearest_give_back(snap, p, give, ctx.today())
+                if found is None:
                     continue
-                distance, give_back = best
-                take = (give_back,)
-            result = check_swap_in(s, ctx, swap, person.id, take)
-            compliant = not result.blocking and not any(v.severity in ("critical", "high") for v in
-                                                        (result.check.added if result.check else ()))
-            if not compliant:
+                distance, give_back = found
+            pool.append((p, give_back, distance))
+        # first pass: every candidate receives the shifts at once; person rules are per person
+        assignments: list[tuple[str, dt.date, int, str | None]] = []
+        calls: list[tuple[str, dt.date, str | None, float | None]] = []
+        for p, _gb, _dist in pool:
+            pid = snap.people[p].id
+            for it in moved:
+                d = snap.day_of(it.date)
+                if it.is_call:
+                    ctype = {1: "in_house", 2: "home", 3: "backup"}.get(int(snap.call[requester, d]))
+                    hours = float(snap.call_hours[requester, d])
+                    calls.append((pid, it.date, ctype, None if hours != hours else hours))
+                else:
+                    assert it.slot is not None
+                    a = int(snap.codes[requester, 2 * d + it.slot])
+                    assignments.append((pid, it.date, it.slot, snap.activities[a].id if a >= 0 else None))
+        broken: set[str] = set()
+        if pool:
+            first = check_change(snap, ProposedChange(assignments=tuple(assignments), calls=tuple(calls)))
+            broken = {v.person_id for v in first.added if v.person_id and v.severity in ("critical", "high")}
+
+        def mean_of(p: int) -> float:
+            same = [q for q in range(snap.n_people) if kinds[q] == kinds[p] and pgy[q] == pgy[p]]
+            return sum(counts.get(snap.people[q].id, 0) for q in same) / max(1, len(same))
+
+        ranked = []
+        for p, give_back, distance in pool:
+            pid = snap.people[p].id
+            if pid in broken:
                 continue
-            same_class = [q for q in range(snap.n_people) if kinds[q] == kinds[p] and pgy[q] == pgy[p]]
-            mean = sum(counts.get(snap.people[q].id, 0) for q in same_class) / max(1, len(same_class))
+            mean = mean_of(p)
+            ranked.append((counts.get(pid, 0) - mean, distance, snap.people[p].name, p, give_back, mean))
+        ranked.sort(key=lambda r: (r[0], r[1], r[2]))
+        out: list[Candidate] = []
+        for _fair, distance, name, p, give_back, mean in ranked:
+            if len(out) >= limit:
+                break
+            person = snap.people[p]
+            take = (give_back,) if give_back is not None else ()
+            result = check_swap_in(s, ctx, swap, person.id, take, snapshot=snap)
+            if result.blocking or any(v.severity in ("critical", "high") for v in
+                                      (result.check.added if result.check else ())):
+                continue
             mine = counts.get(person.id, 0)
             reasons = [f"{mine} {'in-house calls' if is_call else 'weekend half-days'} this year (class mean {mean:.1f})"]
             if give_back is not None:
                 reasons.append(f"gives back {give_back.label()} ({distance} days away)")
             if result.problems:
                 reasons.append("notes: " + "; ".join(result.problems[:2]))
-            out.append(Candidate(person.id, person.name, True, mine, mean, give_back, distance, tuple(reasons)))
-        out.sort(key=lambda c: (c.count_ytd - c.class_mean, c.distance_days, c.name))
-        return out[:limit]
+            out.append(Candidate(person.id, name, True, mine, mean, give_back, distance, tuple(reasons)))
+        return out
 
     return ctx.read(run)
+
+
+def _year_to_date_counts(session: Session, program_id: str, snap: ScheduleSnapshot, give: Sequence[ShiftItem],
+                         is_call: bool) -> dict[str, int]:
+    """In-house calls (or weekend half-days worked) per person from July 1 up to the offered shift."""
+    ay_start = dt.date(snap.academic_year, 7, 1)
+    last = max(i.date for i in give)
+    if is_call:
+        rows = session.execute(
+            select(m.CallAssignment.person_id, func.count()).where(
+                m.CallAssignment.date >= ay_start, m.CallAssignment.date <= last,
+                m.CallAssignment.call_type == "in_house", m.CallAssignment.deleted.is_(False))
+            .group_by(m.CallAssignment.person_id)).all()
+    else:
+        weekend = func.strftime("%w", m.Assignment.date).in_(("0", "6"))
+        rows = session.execute(
+            select(m.Assignment.person_id, func.count()).where(
+                m.Assignment.date >= ay_start, m.Assignment.date <= last, weekend,
+                m.Assignment.deleted.is_(False))
+            .group_by(m.Assignment.person_id)).all()
+    return {str(pid): int(n) for pid, n in rows}
+
+
+def _nearest_give_back(snap: ScheduleSnapshot, p: int, give: Sequence[ShiftItem],
+                       today: dt.date) -> tuple[int, ShiftItem] | None:
+    """For a pool offer: the shift of the same kind that person p holds nearest to the offered one."""
+    target = give[0]
+    offered = {i.date for i in give}
+    best: tuple[int, ShiftItem] | None = None
+    for d in range(snap.n_days):
+        day = snap.date_of(d)
+        if day < today or day in offered:
+            continue
+        if target.is_call:
+            held = snap.call[p, d] == CALL_IN_HOUSE
+            item = ShiftItem(day)
+        else:
+            assert target.slot is not None
+            held = snap.codes[p, 2 * d + target.slot] >= 0
+            item = ShiftItem(day, target.slot)
+        if held:
+            dist = abs((day - target.date).days)
+            if best is None or dist < best[0]:
+                best = (dist, item)
+    return best
 
 
 def open_offers_for(ctx: ServiceContext, person_id: str) -> list[SwapRecord]:
