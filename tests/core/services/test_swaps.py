@@ -308,3 +308,26 @@ def test_cli_swap_and_absence_flow(ctx, team, capsys):
     assert "Nobody called" in capsys.readouterr().err
     assert main(["swap", "request", "giveaway", "Dr Lee", "--give", "2026-13-01:call", "--with", "Dr Kim", "--db", db]) == 2
     assert "not a date" in capsys.readouterr().err
+
+
+def test_post_call_day_moves_with_the_call_night(ctx, team):
+    """Giving away a call night gives away its post-call day too (before the fix the receiver kept
+    their next-day duty, so every candidate broke the continuous-duty rule)."""
+    from core.services import catalog
+
+    lee, park = team["lee"], team["park"]
+    no_approval(ctx, team["program"].id)
+    pc = catalog.create_activity(ctx, team["program"].id, code="PC", name="Post-call", category="postcall").value
+    thu = MON + dt.timedelta(days=3)
+    schedule.set_calls(ctx, [CallEdit(lee.id, thu, "in_house")])
+    schedule.assign_slots(ctx, [SlotEdit(lee.id, FRI, 0, pc.id), SlotEdit(lee.id, FRI, 1, pc.id)])
+    before = state_of(ctx)
+    sw = swaps.request_swap(ctx, "giveaway", lee.id, [ShiftItem(thu)], counterpart_id=park.id).value
+    assert not swaps.check_swap(ctx, sw.id).critical
+    swaps.accept_swap(ctx, sw.id, park.id)
+    swaps.execute_swap(ctx, sw.id)
+    fri = {(a.person_id, a.slot): a.activity_id for a in schedule.assignments_between(ctx, FRI, FRI)}
+    assert fri[(park.id, 0)] == pc.id and fri[(park.id, 1)] == pc.id
+    assert fri[(lee.id, 0)] == team["wards"].id  # Lee takes Park's Friday back
+    swaps.rollback_swap(ctx, sw.id)
+    assert state_of(ctx) == before
