@@ -14,16 +14,17 @@ import datetime as dt
 import hashlib
 import json
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import Engine, inspect, select
+from sqlalchemy import Engine, insert, inspect, select
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from core.errors import ConflictError, DatabaseError, SchedulerError
 from core.store import models as m
+from core.store.models import new_id
 from core.store.db import session_factory
 
 T = TypeVar("T")
@@ -161,8 +162,7 @@ class ServiceContext:
                 entity_id=entity_id, reason=reason,
                 detail={"rows": len(changes.rows), **(detail or {})},
             )
-            for rc in changes.rows:
-                append_outbox(session, self, rc)
+            append_outbox_many(session, self, changes.rows)
             session.commit()
             return Result(value, changes)
         except SchedulerError:
@@ -249,8 +249,7 @@ class Work:
             if getattr(obj, k) != v:
                 setattr(obj, k, v)
                 changed = True
-        if changed:
-            self.session.flush()
+        if changed:  # no flush here: the unit of work flushes once (and before each query)
             self._note(obj, before, row_image(obj))
         return obj
 
@@ -333,9 +332,10 @@ def verify_chain(session: Session) -> ChainReport:
 
 
 # ---------------------------------------------------------------------------------------- outbox
-def append_outbox(session: Session, ctx: ServiceContext, rc: RowChange) -> None:
+def outbox_row(ctx: ServiceContext, rc: RowChange) -> dict[str, Any] | None:
+    """The outbox record (as column values) for one row change; None for tables that do not sync."""
     if rc.table not in SYNCED_TABLES:
-        return
+        return None
     if rc.before is None:
         op, fields, previous, base = "insert", dict(rc.after or {}), {}, 0
     elif rc.after is None:
@@ -346,12 +346,23 @@ def append_outbox(session: Session, ctx: ServiceContext, rc: RowChange) -> None:
         fields = {k: rc.after[k] for k in keys}
         previous = {k: rc.before.get(k) for k in keys}
         base = int(rc.before.get("version", 0))
-    session.add(
-        m.OutboxRecord(
-            table_name=rc.table, row_id=rc.row_id, op=op, base_version=base, fields=fields,
-            previous=previous, hlc=ctx.hlc.tick(), created_at=ctx.clock(),
-        )
-    )
+    return {
+        "op_id": new_id(), "table_name": rc.table, "row_id": rc.row_id, "op": op, "base_version": base,
+        "fields": fields, "previous": previous, "hlc": ctx.hlc.tick(), "created_at": ctx.clock(),
+        "status": "pending",
+    }
+
+
+def append_outbox(session: Session, ctx: ServiceContext, rc: RowChange) -> None:
+    append_outbox_many(session, ctx, (rc,))
+
+
+def append_outbox_many(session: Session, ctx: ServiceContext, changes: Sequence[RowChange]) -> None:
+    """One outbox record per row change, written with one multi-row INSERT (a large import or
+    undo writes tens of thousands)."""
+    rows = [r for r in (outbox_row(ctx, rc) for rc in changes) if r is not None]
+    if rows:
+        session.execute(insert(m.OutboxRecord), rows)
 
 
 SYNCED_TABLES = frozenset(

@@ -58,7 +58,7 @@ def test_failure_after_rows_were_written_rolls_everything_back(ctx, program, mon
     def broken_outbox(*a, **k):
         raise RuntimeError("disk went away")
 
-    monkeypatch.setattr(base, "append_outbox", broken_outbox)
+    monkeypatch.setattr(base, "append_outbox_many", broken_outbox)
     with pytest.raises(RuntimeError):
         schedule.assign_slots(ctx, [SlotEdit(res.id, D, 0, program["wards"].id)])
     assert (count(ctx, m.AuditEvent), count(ctx, m.OutboxRecord), count(ctx, m.Assignment)) == (audit0, outbox0, assign0)
