@@ -24,8 +24,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from core.errors import ConflictError, DatabaseError, SchedulerError
 from core.store import models as m
-from core.store.models import new_id
 from core.store.db import session_factory
+from core.store.models import new_id
 
 T = TypeVar("T")
 GENESIS_HASH = "0" * 64
