@@ -161,7 +161,7 @@ def _holder_rows(session: Session, person_id: str, items: Sequence[ShiftItem]) -
             if it.is_call:
                 out[it] = calls.get(it.date)
     if any(not it.is_call for it in items):
-        slots = {(a.date, a.slot): a for a in session.scalars(select(m.Assignment).where(
+        slots: dict[tuple[dt.date, int | None], m.Assignment] = {(a.date, a.slot): a for a in session.scalars(select(m.Assignment).where(
             m.Assignment.person_id == person_id, m.Assignment.date >= first, m.Assignment.date <= last,
             m.Assignment.deleted.is_(False)))}
         for it in items:
