@@ -109,7 +109,8 @@ def _upsert(session: Session, table: Table, rows: Sequence[dict[str, Any]]) -> N
         if dialect.paramstyle != "qmark" or len(names) != len(table.columns):
             session.execute(stmt.on_conflict_do_update(index_elements=[table.c.id], set_=cols), list(rows))
             return
-        procs = [(n, table.c[n].type.dialect_impl(dialect).bind_processor(dialect)) for n in names]
+        procs: list[tuple[str, Callable[[Any], Any] | None]] = [
+            (n, table.c[n].type.dialect_impl(dialect).bind_processor(dialect)) for n in names]
         plan = (str(compiled), procs)
         _UPSERTS[key] = plan
     sql, procs = plan
