@@ -72,6 +72,7 @@ def create_new_program(path: Path, name: str, year: int, layout: str, *, actor: 
 
 class MainWindow(QMainWindow):
     welcome_shown = Signal()  # the first-run welcome screen is on screen
+    MESSAGE_TIMEOUT_MS = 15_000  # an info message clears itself after this
 
     def __init__(self, app: AppContext, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -101,6 +102,10 @@ class MainWindow(QMainWindow):
         self.message_bar.setWordWrap(True)
         self.message_bar.setStyleSheet("QLabel { padding: 6px; border: 1px solid #c00000; border-radius: 3px; }")
         self.message_bar.hide()
+        self._message_shown = ""
+        self._message_timer = QTimer(self)
+        self._message_timer.setSingleShot(True)
+        self._message_timer.timeout.connect(self._message_timeout)
         dismiss = QPushButton("Dismiss", self)
         dismiss.setAccessibleName("Dismiss the message")
         dismiss.hide()
@@ -285,9 +290,61 @@ class MainWindow(QMainWindow):
             from desktop.views.editors import RuleSetEditor
 
             return RuleSetEditor(self.session, self)
+        if name == "Resilience":
+            return self._build_resilience()
         from desktop.views.placeholder import PLACEHOLDERS, PlaceholderPage
 
         return PlaceholderPage(name, PLACEHOLDERS[name], self)
+
+    def _build_resilience(self) -> QWidget:
+        """The resilience analyses of the loaded block. They run on the analysis pool, only while
+        the page is shown: a new block or an edit marks the results stale, and they run again when
+        the page is next on screen."""
+        from desktop.views.resilience import ResilienceView
+
+        view = ResilienceView(self.app.workers, self)
+        view.showInGrid.connect(self.show_in_grid)
+        view.applyFallback.connect(self.apply_fallback)
+
+        def update(*_a: Any) -> None:
+            block = self.session.block
+            if block is not None:
+                view.set_snapshot(block.snapshot, run=self.stack.currentIndex() == PAGES.index("Resilience"))
+
+        self.session.block_loaded.connect(update)
+        self.session.slots_changed.connect(update)
+        self.stack.currentChanged.connect(
+            lambda i: update() if i == PAGES.index("Resilience") and view.snapshot is None else
+            view.run_all() if i == PAGES.index("Resilience") and any(s != "ready" for s in view.states.values())
+            and not any(s == "running" for s in view.states.values()) else None)
+        update()
+        return view
+
+    def show_in_grid(self, person_id: str, day: Any) -> None:
+        """Resilience 'show in grid': the block grid with that person's cells of that day selected."""
+        day = day.date() if isinstance(day, dt.datetime) else day
+        page = self.schedule_page()
+        self.show_page("Schedule")
+        self.schedule_tabs.setCurrentIndex(0)
+        block = self.session.block
+        if block is not None and block.block.start <= day <= block.block.end:
+            page.select_person_day(person_id, day)
+            return
+
+        def once(_b: Any) -> None:
+            self.session.block_loaded.disconnect(once)
+            page.select_person_day(person_id, day)
+
+        if self.session.go_to_date(day):
+            self.session.block_loaded.connect(once)
+
+    def apply_fallback(self, repair: Any) -> None:
+        """Resilience 'apply fallback': the repair becomes a draft to review (core.services.drafts
+        saves solver results, not edits yet, so for now the window says what will happen)."""
+        n = getattr(repair, "n_changes", 0)
+        removed = ", ".join(getattr(repair, "removed", ())) or "the absent people"
+        self.show_message(f"The fallback for {removed} ({n} change(s)) will be applied as a draft for you to "
+                          "review; nothing in the schedule has changed yet.")
 
     def schedule_page(self) -> Any:
         self.page("Schedule")
@@ -487,8 +544,14 @@ class MainWindow(QMainWindow):
         self.message_bar.setText(message)
         self.message_bar.show()
         self._dismiss.show()
-        # The window as context: the timer dies with it (a closed window has no message bar to clear).
-        QTimer.singleShot(15000, self, lambda m=message: self.clear_message() if self.message_bar.text() == m else None)
+        # A child timer of the window (not QTimer.singleShot with a lambda: PySide6 6.12 calls such
+        # a lambda after its context object was deleted); stopped in closeEvent, deleted with the window.
+        self._message_shown = message
+        self._message_timer.start(self.MESSAGE_TIMEOUT_MS)
+
+    def _message_timeout(self) -> None:
+        if self.message_bar.text() == self._message_shown:
+            self.clear_message()
 
     def clear_message(self) -> None:
         self.message_bar.hide()
@@ -536,6 +599,10 @@ class MainWindow(QMainWindow):
         super().changeEvent(event)
 
     def closeEvent(self, event: QCloseEvent) -> None:
+        self._message_timer.stop()
+        resilience = self.pages.get("Resilience")
+        if resilience is not None and hasattr(resilience, "shutdown"):
+            resilience.shutdown()
         self.app.settings.setValue("main_window/geometry", self.saveGeometry())
         self.session.close()
         self.app.shutdown()

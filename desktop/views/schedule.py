@@ -643,6 +643,21 @@ class SchedulePage(QWidget):
         if v is not None:
             self.select_violation(v)
 
+    def select_person_day(self, person_id: str, day: dt.date) -> bool:
+        """Select a person's AM and PM cells of a day (resilience 'show in grid')."""
+        row, cols = self.model.row_of(person_id), self.model.columns_of(day)
+        if row < 0 or not cols:
+            return False
+        a = self.proxy.mapFromSource(self.model.index(row, cols[0]))
+        b = self.proxy.mapFromSource(self.model.index(row, cols[-1]))
+        if not (a.isValid() and b.isValid()):
+            return False
+        self.view.setCurrentIndex(a)
+        self.view.selectionModel().select(QItemSelection(a, b), QItemSelectionModel.SelectionFlag.ClearAndSelect)
+        self.view.scrollTo(a)
+        self.view.setFocus()
+        return True
+
     def select_violation(self, v: Any) -> bool:
         """Select the grid cells a violation covers (its person over its period, or its slot)."""
         snap = self.model.snapshot
