@@ -31,7 +31,7 @@ def cmd_sync(args: argparse.Namespace) -> int:
     from core.errors import ValidationError
     from core.store import models as m
     from core.store.db import session_factory
-    from core.sync.auth import CredentialStore, Credentials, SignInRequired
+    from core.sync.auth import Credentials, CredentialStore, SignInRequired
     from core.sync.client import SyncClient, http_client, pending_count
 
     opened = open_existing(args)
