@@ -171,6 +171,8 @@ class MainWindow(QMainWindow):
         self.backup_action = self._action(file, "&Back up now", self.backup, "Ctrl+Shift+B")
         self.restore_action = self._action(file, "Res&tore a backup…", self.restore, "Ctrl+Shift+R")
         file.addSeparator()
+        self.import_export_action = self._action(file, "&Import / Export…", self.import_export, "Ctrl+Shift+I")
+        file.addSeparator()
         self.quit_action = self._action(file, "&Quit", self.close, QKeySequence.StandardKey.Quit)
 
         edit = bar.addMenu("&Edit")
@@ -202,6 +204,27 @@ class MainWindow(QMainWindow):
         self._action(view, "&Filter people", self._focus_filter, "Ctrl+F")
         view.addSeparator()
         self.kiosk_action = self._action(view, "&Kiosk mode", self._kiosk)
+
+    def import_export(self) -> Any:
+        """File > Import / Export: the wizard with its preview; an import lands on the undo stack
+        as one edit and the block reloads."""
+        if self.session.ctx is None:
+            self.show_message("Open a program first.")
+            return None
+        from desktop.io.wizard import ImportExportWizard
+        from desktop.program import ChangeCommand
+
+        wizard = ImportExportWizard(self.session.ctx, self)
+        wizard.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+
+        def imported(changes: Any) -> None:
+            if not changes.empty:
+                self.session.undo_stack.push(ChangeCommand(self.session, changes, "Import from Excel"))
+            self.session.reload_block()
+
+        wizard.imported.connect(imported)
+        wizard.open()
+        return wizard
 
     def _kiosk(self) -> None:
         from desktop.views.kiosk import open_kiosk

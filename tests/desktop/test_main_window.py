@@ -320,3 +320,27 @@ def test_no_display_prints_how_to_run_and_exits_2(tmp_path):
     assert run.returncode == 2
     assert "xvfb-run" in run.stderr and "rsched" in run.stderr
     assert not (tmp_path / "x.sqlite").exists()
+
+
+def test_import_export_from_the_file_menu_lands_on_the_undo_stack(window, qtbot, sample):
+    """File > Import / Export opens the wizard; an import it reports is one undoable edit."""
+    from core.services import schedule
+    from core.services.schedule import SlotEdit
+    from desktop.io.wizard import ImportExportWizard
+
+    window.import_export_action.trigger()
+    wizard = next(w for w in window.findChildren(ImportExportWizard))
+    assert wizard.isVisible()
+    person = sample.residents[0]
+    ctx = window.session.ctx
+    before = schedule.assignments_between(ctx, JUL_6, JUL_6, person)
+    activity = window.session.data.activities[0].id
+    # what the wizard emits after applying an import: the ChangeSet of one transaction
+    result = schedule.assign_slots(ctx, [SlotEdit(person, JUL_6, 0, activity), SlotEdit(person, JUL_6, 1, activity)],
+                                   reason="test import")
+    depth = window.session.undo_stack.count()
+    wizard.imported.emit(result.changes)
+    assert window.session.undo_stack.count() == depth + 1
+    window.session.undo_stack.undo()
+    qtbot.waitUntil(lambda: schedule.assignments_between(ctx, JUL_6, JUL_6, person) == before, timeout=10_000)
+    wizard.close()
