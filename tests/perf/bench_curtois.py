@@ -59,7 +59,7 @@ def main() -> int:
     if not args.folder.is_dir():
         print(f"The benchmark folder {args.folder} does not exist.", file=sys.stderr)
         return 2
-    from ortools import __version__ as ortools_version
+    from ortools import __version__ as ortools_version  # type: ignore[attr-defined]
 
     print(f"Curtois & Qu, {args.time_limit:g} s per instance, {args.workers} workers, "
           f"{os.cpu_count()} cores ({cpu_model()}), OR-Tools {ortools_version}, "
