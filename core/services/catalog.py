@@ -22,6 +22,13 @@ ACTIVITY_FIELDS = {
 }
 
 
+def _reject_unknown(values: dict[str, Any], allowed: set[str], what: str) -> None:
+    """Refuse fields a service does not know, naming them (nothing is changed)."""
+    unknown = sorted(set(values) - allowed)
+    if unknown:
+        raise ValidationError(f"Unknown {what} field(s): {', '.join(unknown)}.", field=unknown[0])
+
+
 def _check_activity(v: dict[str, Any]) -> None:
     code = str(v.get("code", "")).strip()
     if not code or len(code) > 16 or not re.fullmatch(r"[A-Za-z0-9_+\-/]+", code):
@@ -55,9 +62,7 @@ def _activity(session: Session, activity_id: str) -> m.Activity:
 
 
 def create_activity(ctx: ServiceContext, program_id: str, **values: Any) -> Result[ActivityRecord]:
-    unknown = set(values) - ACTIVITY_FIELDS
-    if unknown:
-        raise ValidationError(f"Unknown activity field(s): {', '.join(sorted(unknown))}.", field=sorted(unknown)[0])
+    _reject_unknown(values, ACTIVITY_FIELDS, "activity")
     _check_activity(values)
 
     def run(work: Work) -> ActivityRecord:
@@ -71,9 +76,7 @@ def create_activity(ctx: ServiceContext, program_id: str, **values: Any) -> Resu
 
 
 def update_activity(ctx: ServiceContext, activity_id: str, **values: Any) -> Result[ActivityRecord]:
-    unknown = set(values) - ACTIVITY_FIELDS
-    if unknown:
-        raise ValidationError(f"Unknown activity field(s): {', '.join(sorted(unknown))}.", field=sorted(unknown)[0])
+    _reject_unknown(values, ACTIVITY_FIELDS, "activity")
 
     def run(work: Work) -> ActivityRecord:
         a = _activity(work.session, activity_id)
@@ -150,9 +153,7 @@ def _set_pattern(work: Work, rot: m.Rotation, pattern: dict[tuple[int, int], str
 def create_rotation(
     ctx: ServiceContext, program_id: str, *, pattern: dict[tuple[int, int], str] | None = None, **values: Any
 ) -> Result[RotationRecord]:
-    unknown = set(values) - ROTATION_FIELDS
-    if unknown:
-        raise ValidationError(f"Unknown rotation field(s): {', '.join(sorted(unknown))}.", field=sorted(unknown)[0])
+    _reject_unknown(values, ROTATION_FIELDS, "rotation")
     _check_rotation(values)
 
     def run(work: Work) -> RotationRecord:
@@ -169,9 +170,7 @@ def create_rotation(
 def update_rotation(
     ctx: ServiceContext, rotation_id: str, *, pattern: dict[tuple[int, int], str] | None = None, **values: Any
 ) -> Result[RotationRecord]:
-    unknown = set(values) - ROTATION_FIELDS
-    if unknown:
-        raise ValidationError(f"Unknown rotation field(s): {', '.join(sorted(unknown))}.", field=sorted(unknown)[0])
+    _reject_unknown(values, ROTATION_FIELDS, "rotation")
 
     def run(work: Work) -> RotationRecord:
         rot = work.session.get(m.Rotation, rotation_id)
@@ -236,9 +235,7 @@ def create_requirement(
 
 def update_requirement(ctx: ServiceContext, requirement_id: str, **values: Any) -> Result[RequirementRecord]:
     allowed = {"slot", "min_count", "optimum", "max_count", "weekday", "date", "qualification", "activity_id"}
-    unknown = set(values) - allowed
-    if unknown:
-        raise ValidationError(f"Unknown requirement field(s): {', '.join(sorted(unknown))}.", field=sorted(unknown)[0])
+    _reject_unknown(values, allowed, "requirement")
 
     def run(work: Work) -> RequirementRecord:
         r = work.session.get(m.CoverageRequirement, requirement_id)
