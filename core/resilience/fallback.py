@@ -1,9 +1,11 @@
 """FALLBACK: what would I do if it happens? Ready repairs for the worst N-1 and N-2 scenarios.
 
-Each fallback is a repaired schedule with few changed assignments (`core.resilience.scenario`:
-the greedy repair until the solver's repair mode lands), stored with the revision of the schedule it
-repairs: it is *ready* while the schedule is unchanged and *stale* after any edit. Applying one
-means handing `Repair.to_proposed_change()` to the schedule services as a draft.
+Each fallback is a repaired schedule with the fewest changed assignments (the solver's repair mode,
+CP-SAT with a Hamming-distance objective warm-started from the current schedule, through
+`core.resilience.scenario.best_repair`; the greedy refill only if CP-SAT finds nothing in its time
+limit), stored with the revision of the schedule it repairs: it is *ready* while the schedule is
+unchanged and *stale* after any edit. Applying one saves it as a draft
+(`core.services.drafts.save_repair_draft`) for review and publication.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from core.progress import CancelledFn, ProgressFn, never, noop
 from core.resilience import n1 as n1_mod
 from core.resilience import n2 as n2_mod
 from core.resilience.common import Steps, cached
-from core.resilience.scenario import Repair, repair
+from core.resilience.scenario import Repair, best_repair
 from core.snapshot import ScheduleSnapshot
 
 
@@ -23,6 +25,7 @@ class Params:
     singles: int = 5
     pairs: int = 5
     include_pairs: bool = True
+    time_limit: float = 2.0  # seconds of CP-SAT per scenario (the greedy answers if CP-SAT does worse)
 
 
 @dataclass(frozen=True)
@@ -55,7 +58,7 @@ def run(snapshot: ScheduleSnapshot, params: Params | None = None, *, progress: P
         steps = Steps(len(scenarios), progress, cancelled, lo=0.5)
         out = []
         for sc in scenarios:
-            rep, _, _, _ = repair(snap, sc, cancelled=cancelled)
+            rep = best_repair(snap, sc, cancelled=cancelled, time_limit=params.time_limit)
             out.append(rep)
             steps.step(" + ".join(rep.removed))
         progress(1.0, "fallbacks")

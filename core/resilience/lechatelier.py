@@ -1,6 +1,7 @@
 """LECHATELIER: apply stress (people out, or a share of one service lost) and find the new equilibrium.
 
-After the greedy refill (`core.resilience.scenario`):
+After the repair (`core.resilience.scenario.best_repair`: the solver's repair mode, the greedy
+refill only if CP-SAT finds nothing in time):
 - coverage = 1 - unfilled / the half-days the minimums ask for (over slots with a minimum);
 - compensation: extra duty hours per remaining person, and per person who absorbs;
 - weeks until someone breaks H80: a person whose weekly load rises from B to L > limit breaks the
@@ -13,6 +14,7 @@ H80), unsustainable (coverage >= 0.6), critical (below).
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 from dataclasses import dataclass
 
@@ -22,7 +24,7 @@ from core.progress import CancelledFn, ProgressFn, never, noop
 from core.resilience import shed as shed_mod
 from core.resilience.common import cached
 from core.resilience.foundations import foundations
-from core.resilience.scenario import people_rows, repair
+from core.resilience.scenario import best_repair, event_snapshot, people_rows
 from core.snapshot import ScheduleSnapshot
 
 STATES = ("stable", "compensating", "stressed", "unsustainable", "critical")
@@ -33,6 +35,7 @@ class Params:
     people: tuple[str, ...] = ()
     service: str | None = None  # activity code
     loss: float = 0.0  # share of the people working `service` who are lost
+    time_limit: float = 5.0  # seconds of CP-SAT
 
 
 @dataclass(frozen=True)
@@ -62,7 +65,7 @@ def run(snapshot: ScheduleSnapshot, params: Params | None = None, *, progress: P
             held = (snap.codes == a).sum(axis=1)
             staff = [int(p) for p in np.argsort(-held, kind="stable") if held[p] > 0]
             rows |= set(staff[: math.ceil(params.loss * len(staff))])
-        rep, ev, out, model = repair(snap, sorted(rows), cancelled=cancelled)
+        rep = best_repair(snap, sorted(rows), cancelled=cancelled, time_limit=params.time_limit)
         progress(0.7, "equilibrium")
         required = int(np.minimum(f.staffed, f.req_min)[f.req_min > 0].sum())
         coverage = 1.0 - rep.unfilled / required if required else 1.0
@@ -86,12 +89,11 @@ def run(snapshot: ScheduleSnapshot, params: Params | None = None, *, progress: P
             wtb = min(wtb, 0.0 if b >= limit else 4.0 * (limit - b) / (lo - b))
         hidden = 0.0
         if rep.unfilled:
-            missing = out.need - out.filled
             per_slot: dict[int, int] = {}
-            for n, k in zip(out.node.tolist(), missing.tolist()):
-                if k > 0:
-                    s = int(model.node_s[n])
-                    per_slot[s] = per_slot.get(s, 0) + int(k)
+            for day, half, _code, k in rep.gaps:
+                s = 2 * snap.day_of(dt.date.fromisoformat(day)) + half
+                per_slot[s] = per_slot.get(s, 0) + int(k)
+            ev = event_snapshot(snap, sorted(rows))
             cut = shed_mod.run(ev, shed_mod.Params(slots=tuple(sorted(per_slot.items()))))
             hidden = float(sum(c.hours for c in cut.cuts if c.category >= 3))
         over = wtb != math.inf

@@ -1,4 +1,4 @@
-"""Events and their greedy repair (shared by FALLBACK, RECOVERY and LECHATELIER).
+"""Events and their repair (shared by FALLBACK, RECOVERY and LECHATELIER).
 
 An event takes people out on some days: their assignments and calls on those days are cleared and
 the days marked absent (`event_snapshot`). The repair then refills every (activity, slot) that the
@@ -6,9 +6,13 @@ event left below its minimum -- up to what it held before, so a shortage that ex
 charged to the event -- by the same max-flow as N-1 (qualified, free, within the duty-hour rules by
 the engine). Each refilled half-day and each cleared assignment is one changed assignment.
 
-This is the greedy stand-in for the solver's repair mode (CP-SAT with a Hamming-distance objective,
-warm-started from the current schedule): same interface, an upper bound on the true minimum number
-of changes. It is replaced when the repair mode lands in `core.solver`.
+`best_repair` is what the analyses call: the solver's repair mode (`core.solver.repair`: CP-SAT,
+coverage first, then the fewest changed cells, warm-started from the current schedule) run in a
+plain Python thread, with a time limit and the caller's cancel. The greedy `repair` here (one
+max-flow, no moves of people already working; milliseconds) stays as its documented fallback: it
+answers only when CP-SAT returns no schedule within its time limit, or a worse one (more unfilled
+half-days, or as many and more changes: possible when the limit stops the search early on a large
+program). `Repair.method` says which one answered.
 """
 
 from __future__ import annotations
@@ -48,6 +52,9 @@ class Repair:
     needed: int
     unfilled: int
     new_violations: tuple[str, ...]  # critical/high violations the refill itself would add
+    method: str = "greedy"  # "cp-sat" (the solver's repair mode) or "greedy" (max-flow refill)
+    status: str = ""  # the solver's status for "cp-sat": optimal | feasible
+    gaps: tuple[tuple[str, int, str, int], ...] = ()  # (day, slot, activity code, half-days missing)
 
     @property
     def n_changes(self) -> int:
@@ -128,9 +135,54 @@ def repair(snap: ScheduleSnapshot, removed: Sequence[int], days: tuple[int, int]
         checked = check_change(ev, ProposedChange(assignments=tuple(adds)))
         new_violations = tuple(v.message for v in checked.added
                                if v.person_id is not None and v.severity in ("critical", "high"))
+    gaps = []
+    for n, k in zip(out.node.tolist(), (out.need - out.filled).tolist()):
+        if k > 0:
+            a, s = int(model.node_a[n]), int(model.node_s[n])
+            gaps.append((snap.date_of(s // 2).isoformat(), s % 2, acts[a].code, int(k)))
     result = Repair(
         revision=snap.revision, removed=tuple(snap.people[p].name for p in removed), changes=tuple(changes),
         cleared=cleared, refilled=len(adds), needed=out.needed, unfilled=out.unfilled,
-        new_violations=new_violations,
+        new_violations=new_violations, gaps=tuple(gaps),
     )
     return result, ev, out, model
+
+
+def best_repair(snap: ScheduleSnapshot, removed: Sequence[int], days: tuple[int, int] | None = None,
+                cancelled: Any = None, *, time_limit: float = 5.0) -> Repair:
+    """The solver's repair of the event; the greedy one only when CP-SAT found nothing better in time.
+
+    CP-SAT runs in a plain Python thread (its search threads calling back into a Qt pool thread
+    crashed the process, see docs/development.md); this thread waits for it, polling `cancelled`
+    (the solver itself polls it every 0.05 s and stops), and raises `Cancelled` when asked to stop.
+    """
+    import threading
+
+    from core.errors import Cancelled
+    from core.solver.repair import repair as solver_repair
+
+    stop = cancelled or (lambda: False)
+    out: dict[str, Any] = {}
+
+    def body() -> None:
+        try:
+            out["value"] = solver_repair(snap, removed, days, stop, time_limit=time_limit)
+        except BaseException as exc:  # noqa: BLE001 - re-raised below, on the caller's thread
+            out["error"] = exc
+
+    thread = threading.Thread(target=body, name="resilience-repair", daemon=True)
+    thread.start()
+    while thread.is_alive():
+        thread.join(0.05)
+        if stop():
+            thread.join(1.0)  # the solver stops within its 0.05 s poll; do not wait on it longer
+            raise Cancelled("The computation was cancelled.")
+    if "error" in out:
+        raise out["error"]
+    rep, _ev, result = out["value"]
+    if result.cancelled:
+        raise Cancelled("The computation was cancelled.")
+    greedy = repair(snap, removed, days, cancelled)[0]
+    if result.found and (rep.unfilled, rep.n_changes) <= (greedy.unfilled, greedy.n_changes):
+        return rep  # type: ignore[no-any-return]
+    return greedy

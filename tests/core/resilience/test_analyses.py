@@ -204,6 +204,46 @@ def test_fallback_and_recovery_on_the_three_person_service() -> None:
     assert rec.distance == 8 and rec.restored  # 4 cleared half-days + 4 refilled
 
 
+def chain_service() -> Program:
+    """ICU (PGY-2/3) and the ward need 1 resident each, AM and PM, Mon-Tue.
+
+    Ana (PGY-2) holds ICU, Zed (PGY-3) the ward, Yo (PGY-1) is free. With Ana out nobody free may
+    take ICU (Yo is PGY-1), so a refill of free people fails; the repair moves Zed to ICU and puts
+    Yo on the ward: 4 cleared half-days + 8 changed = 12 changes, nothing left unfilled.
+    """
+    prog = Program(MON, 2, codes=["W", "ICU", "OFF"])
+    ana, zed, _yo = prog.person("Ana", pgy=2), prog.person("Zed", pgy=3), prog.person("Yo", pgy=1)
+    prog.put(ana, "ICU", days=range(2)).put(zed, "W", days=range(2))
+    prog.need("ICU", min_count=1, days=range(2)).need("W", min_count=1, days=range(2))
+    return prog
+
+
+def test_solver_repair_moves_people_where_the_greedy_refill_fails() -> None:
+    from core.resilience.scenario import repair as greedy_repair
+
+    snap = chain_service().snapshot()
+    greedy, _, _, _ = greedy_repair(snap, [0])
+    assert greedy.method == "greedy" and greedy.unfilled == 4 and greedy.refilled == 0
+    assert {g[2] for g in greedy.gaps} == {"ICU"}
+    res = fallback.run(snap, fallback.Params(include_pairs=False))
+    ana = next(f for f in res.fallbacks if f.removed == ("Ana",))
+    assert ana.method == "cp-sat" and ana.status == "optimal"
+    assert ana.unfilled == 0 and ana.gaps == () and ana.cleared == 4 and ana.n_changes == 12
+    moved = {(c.person, c.before, c.after) for c in ana.changes if c.after is not None}
+    assert moved == {("Zed", "W", "ICU"), ("Yo", None, "W")}
+    assert ana.new_violations == ()
+    rec = recovery.run(snap, recovery.Params(people=("Ana",)))
+    assert rec.distance == 12 and rec.restored and rec.method == "cp-sat" and rec.status == "optimal"
+
+
+def test_recovery_cancelled_before_the_solver_answers() -> None:
+    from core.errors import Cancelled
+
+    snap = chain_service().snapshot()
+    with pytest.raises(Cancelled):
+        recovery.run(snap, recovery.Params(people=("Zed",)), cancelled=lambda: True)
+
+
 # ------------------------------------------------------------------------------ LECHATELIER
 def test_lechatelier_states() -> None:
     from test_contingency import three_person_service
