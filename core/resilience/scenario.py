@@ -177,6 +177,8 @@ def best_repair(snap: ScheduleSnapshot, removed: Sequence[int], days: tuple[int,
         if stop():
             thread.join(1.0)  # the solver stops within its 0.05 s poll; do not wait on it longer
             raise Cancelled("The computation was cancelled.")
+    if isinstance(out.get("error"), ValidationError):  # a program the model cannot describe (no OFF activity)
+        return repair(snap, removed, days, cancelled)[0]
     if "error" in out:
         raise out["error"]
     rep, _ev, result = out["value"]
