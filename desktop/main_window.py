@@ -103,6 +103,7 @@ class MainWindow(QMainWindow):
         self.message_bar.setStyleSheet("QLabel { padding: 6px; border: 1px solid #c00000; border-radius: 3px; }")
         self.message_bar.hide()
         self._message_shown = ""
+        self.fallback_dialog: Any = None  # the Generate dialog reviewing a fallback applied as a draft
         self._message_timer = QTimer(self)
         self._message_timer.setSingleShot(True)
         self._message_timer.timeout.connect(self._message_timeout)
@@ -362,12 +363,30 @@ class MainWindow(QMainWindow):
             self.session.block_loaded.connect(once)
 
     def apply_fallback(self, repair: Any) -> None:
-        """Resilience 'apply fallback': the repair becomes a draft to review (core.services.drafts
-        saves solver results, not edits yet, so for now the window says what will happen)."""
-        n = getattr(repair, "n_changes", 0)
-        removed = ", ".join(getattr(repair, "removed", ())) or "the absent people"
-        self.show_message(f"The fallback for {removed} ({n} change(s)) will be applied as a draft for you to "
-                          "review; nothing in the schedule has changed yet.")
+        """Resilience 'apply fallback': the repair is saved as a draft (on the writer) and the
+        Generate dialog opens on its review (diff, violations, unfilled; publish or discard)."""
+        from desktop.views.generate import run_save_fallback
+
+        session = self.session
+        block = session.block
+        if repair is None or session.ctx is None or session.data is None or block is None:
+            self.show_message("Choose a ready fallback of the loaded block first.")
+            return
+        if repair.revision != block.snapshot.revision:
+            self.show_message("That fallback was computed for an older version of the schedule; "
+                              "it is re-computed in the background.")
+            return
+        removed = " + ".join(repair.removed) or "the absent people"
+        self.show_message(f"Saving the fallback for {removed} as a draft…")
+        self.app.workers.start("", run_save_fallback, session.ctx, session.data.program.id, repair, block.snapshot,
+                               writer=True, on_finished=self._review_fallback,
+                               on_failed=lambda exc: self.show_message(str(exc)))
+
+    def _review_fallback(self, saved: Any) -> None:
+        from desktop.views.generate import open_generate_dialog
+
+        self.fallback_dialog = open_generate_dialog(self, saved.value)
+        self.show_message(f"{saved.value.label}: a draft to review; nothing in the schedule has changed yet.")
 
     def schedule_page(self) -> Any:
         self.page("Schedule")

@@ -1,6 +1,7 @@
 """The Generate dialog: pick a block and a time limit, watch the objective and its bound, cancel
 (keeping the best schedule found), then review the draft (diff, violations, unfilled slots with the
-constraint that blocked each) and publish or discard it.
+constraint that blocked each) and publish or discard it. `review(draft)` shows a draft made
+elsewhere (a resilience fallback applied as a draft) the same way.
 
 The solve runs in the one `Worker` (kind "generate"); Cancel does not cancel the worker (that would
 drop its result) but sets the solver's own stop flag, so the task returns the best schedule so far
@@ -139,6 +140,14 @@ def run_generation(ctx: Any, program_id: str, block_number: int, year: int | Non
     return out["value"]
 
 
+def run_save_fallback(ctx: Any, program_id: str, repair: Any, snapshot: Any, *, progress: Any,
+                      cancelled: Any) -> Any:
+    """The writer's task: keep a resilience fallback as a draft (core.services.drafts)."""
+    from core.services.drafts import save_repair_draft
+
+    return save_repair_draft(ctx, program_id, repair, snapshot)
+
+
 def run_publish(ctx: Any, draft_id: str, reason: str, *, progress: Any, cancelled: Any) -> Any:
     from core.services.drafts import publish_draft
 
@@ -270,6 +279,17 @@ class GenerateDialog(QDialog):
             f"call nights; {sev['critical']} critical, {sev['high']} high, {sev['warning']} warnings; "
             f"{len(result.unfilled)} unfilled" + (f"; gap to the bound {100 * gap:.1f} %" if gap is not None else ""))
 
+    def review(self, draft: Any) -> None:
+        """Show a draft made elsewhere (e.g. a resilience fallback) for review, publish or discard."""
+        self._show_review(draft, None)
+        s = draft.summary
+        what = (f"Fallback for {' + '.join(s.get('removed', ()))} out" if draft.kind == "fallback"
+                else draft.label)
+        self.status.setText(
+            f"{what}: draft ready for review, {len(draft.changes)} changed half-days, "
+            f"{sum(1 for v in draft.violations if v.get('severity') == 'critical')} critical violations, "
+            f"{len(draft.unfilled)} unfilled. Publish or discard it.")
+
     def _failed(self, exc: BaseException) -> None:
         self.timer.stop()
         self.generate_button.setEnabled(True)
@@ -329,9 +349,10 @@ class GenerateDialog(QDialog):
         super().reject()
 
 
-def open_generate_dialog(window: Any) -> GenerateDialog | None:
+def open_generate_dialog(window: Any, draft: Any = None) -> GenerateDialog | None:
     """Open the Generate dialog for the main window's program, on the year of the block in view
-    (the current block preselected); the block view reloads after a publication."""
+    (the current block preselected); the block view reloads after a publication. With `draft`, the
+    dialog opens on its review."""
     session = window.session
     if session.ctx is None or session.data is None or not session.data.years:
         window.show_message("Open a program first.")
@@ -343,5 +364,7 @@ def open_generate_dialog(window: Any) -> GenerateDialog | None:
     if session.block is not None:
         dlg.block_box.setCurrentIndex(max(0, dlg.block_box.findData(session.block.block.number)))
     dlg.published.connect(lambda _d: session.reload_block())
+    if draft is not None:
+        dlg.review(draft)
     dlg.show()
     return dlg

@@ -288,7 +288,50 @@ def test_resilience_page_opens_from_navigation_and_show_in_grid_selects_the_cell
     assert page.isVisible()
     assert page.selected_cells() == [(person, JUL_6, 0), (person, JUL_6, 1)]
     view.applyFallback.emit(None)
-    assert "as a draft" in window.message_bar.text()
+    assert "ready fallback" in window.message_bar.text()
+
+
+def test_apply_fallback_opens_its_draft_for_review_and_publishes_it(window, qtbot, sample):
+    """'Apply as draft' on a fallback: a draft of kind fallback is saved, the Generate dialog shows its
+    review, Publish applies it (the person's cells cleared, a published version, the block reloaded)."""
+    import dataclasses
+
+    from sqlalchemy import func, select
+
+    from core.resilience.scenario import best_repair
+    from core.services.schedule import assignments_between
+    from core.store import models as m
+
+    window.nav.setCurrentRow(PAGES.index("Resilience"))
+    view = window.pages["Resilience"]
+    snap = window.session.block.snapshot
+    person = sample.residents[0]
+    day = snap.day_of(JUL_6)
+    rep = best_repair(snap, [snap.person_index[person]], (day, day))
+    assert rep.cleared > 0
+    view.applyFallback.emit(dataclasses.replace(rep, revision="older"))
+    assert "older version" in window.message_bar.text()
+    view.applyFallback.emit(rep)
+    qtbot.waitUntil(lambda: window.fallback_dialog is not None, timeout=20_000)
+    dlg = window.fallback_dialog
+    assert dlg.isVisible() and dlg.draft.kind == "fallback" and "draft ready for review" in dlg.status.text()
+    assert dlg.diff_view.model().rowCount() == rep.n_changes == len(dlg.draft.changes)
+    assert dlg.violation_view.model().rowCount() == len(dlg.draft.violations)
+    assert dlg.unfilled_view.model().rowCount() == len(dlg.draft.unfilled) == len(rep.gaps)
+    assert dlg.publish_button.isEnabled()
+    draft_id = dlg.draft.id
+    loads = []
+    window.session.block_loaded.connect(loads.append)
+    with qtbot.waitSignal(dlg.published, timeout=20_000):
+        dlg.publish_button.click()
+    qtbot.waitUntil(lambda: bool(loads), timeout=20_000)
+    ctx = window.session.ctx
+    with ctx.sessions() as s:
+        assert s.scalar(select(func.count()).select_from(m.PublishedVersion)) == 1
+        assert s.get(m.Draft, draft_id).status == "published"
+    kept = {(a.date, a.slot) for a in assignments_between(ctx, JUL_6, JUL_6, person)}
+    assert kept == set()
+    dlg.close()
 
 
 def test_message_timer_does_not_outlive_the_window(qtbot, app_context):
