@@ -308,55 +308,65 @@ class _Built:
         self.sup_acts = sup_acts
 
         # ---------------- cells: x[p, s] -> {a: var}; constants elsewhere
+        # The domain of every free cell of the block, as one [P, slots, A] mask (numpy, no per-cell
+        # Python work): an absent cell holds leave, off or its target if that is no duty; any other
+        # cell off, its target, post-call, every activity with a requirement in the slot and, for
+        # faculty where supervision may be needed, the supervising activities, each only where the
+        # person may hold it (kind, PGY, a credential valid on the day).
         self.x: dict[tuple[int, int], dict[int, Any]] = {}
         self.const: I16 = np.array(snap.codes, dtype=np.int16)  # the value of constant cells
-        changes: list[Any] = []
-        hint: list[tuple[Any, int]] = []
-        for p in range(P):
-            if not (self.is_res[p] or self.is_fac[p]):
-                continue
-            for s in range(2 * d0, 2 * d1 + 2):
-                d = s // 2
-                if fixed[p, s]:
-                    continue
-                cur = int(snap.codes[p, s])
-                tgt = int(problem.target[p, s])
-                if tgt < 0:
-                    tgt = cur
-                ok = elig_static[p].copy()
-                if cred is not None:
-                    ok &= cred[p, :A, d]
-                if snap.absent[p, d]:
-                    dom = {self.leave, self.off}
-                    if tgt >= 0 and not self.duty[tgt, s]:
-                        dom.add(tgt)
-                else:
-                    dom = {self.off}
-                    if tgt >= 0 and ok[tgt]:
-                        dom.add(tgt)
-                    if self.postcall >= 0 and ok[self.postcall]:
-                        dom.add(self.postcall)
-                    for a in np.flatnonzero(req_any[:, s] & ok).tolist():
-                        dom.add(int(a))
-                    if self.is_fac[p] and sup_slot[s]:
-                        for a in sup_acts:
-                            if ok[a]:
-                                dom.add(a)
-                vars_: dict[int, Any] = {}
-                for a in sorted(dom):
-                    v = self.m.new_bool_var(f"x{p}_{s}_{a}")
-                    vars_[a] = v
-                self.m.add_exactly_one(vars_.values())
-                self.x[(p, s)] = vars_
-                self.const[p, s] = -2  # marks "variable"
-                want = tgt if tgt in vars_ else (self.leave if snap.absent[p, d] else self.off)
-                if tgt in vars_:
-                    changes.append(1 - vars_[tgt])  # type: ignore[operator]
-                elif cur >= 0:
-                    changes.append(1)
-                for a, v in vars_.items():
-                    hint.append((v, 1 if a == want else 0))
-        self.hint = hint
+        S0, S1 = 2 * d0, 2 * d1 + 2
+        sdays = np.arange(S0, S1) // 2
+        ok = np.repeat(elig_static[:, None, :], S1 - S0, axis=1)  # [P, slots, A]
+        if cred is not None:
+            ok &= np.transpose(cred[:, :A, :][:, :, sdays], (0, 2, 1))
+        cur_b = snap.codes[:, S0:S1].astype(np.int64)
+        tgt_b = problem.target[:, S0:S1].astype(np.int64)
+        tgt_b = np.where(tgt_b < 0, cur_b, tgt_b)
+        is_tgt = tgt_b[:, :, None] == np.arange(A)[None, None, :]
+        dom_absent = is_tgt & ~self.duty[:, S0:S1].T[None, :, :]
+        dom_absent[:, :, self.leave] = True
+        dom_absent[:, :, self.off] = True
+        dom = is_tgt & ok
+        if self.postcall >= 0:
+            dom[:, :, self.postcall] |= ok[:, :, self.postcall]
+        dom |= req_any[:, S0:S1].T[None, :, :] & ok
+        sup_mask = np.zeros(A, dtype=bool)
+        sup_mask[sup_acts] = True
+        dom |= self.is_fac[:, None, None] & sup_slot[S0:S1][None, :, None] & sup_mask[None, None, :] & ok
+        dom[:, :, self.off] = True
+        absent_b = snap.absent[:, sdays]
+        dom = np.where(absent_b[:, :, None], dom_absent, dom)
+        dom &= ((self.is_res | self.is_fac)[:, None] & ~fixed[:, S0:S1])[:, :, None]
+        changes_neg: list[Any] = []  # change = 1 - v (the target's literal)
+        changes_pos: list[Any] = []  # change = v
+        changes_const = 0
+        hint_idx: list[int] = []
+        hint_val: list[int] = []
+        new_bool = self.m.new_bool_var
+        exactly_one = self.m.add_exactly_one
+        cells_p, cells_s = np.nonzero(dom.any(axis=2))
+        tgt_cells = tgt_b[cells_p, cells_s].tolist()
+        cur_cells = cur_b[cells_p, cells_s].tolist()
+        absent_cells = absent_b[cells_p, cells_s].tolist()
+        for i, (p, sb) in enumerate(zip(cells_p.tolist(), cells_s.tolist(), strict=True)):
+            s = sb + S0
+            vars_ = {a: new_bool(f"x{p}_{s}_{a}") for a in np.flatnonzero(dom[p, sb]).tolist()}
+            exactly_one(vars_.values())
+            self.x[(p, s)] = vars_
+            self.const[p, s] = -2  # marks "variable"
+            tgt = tgt_cells[i]
+            v_tgt = vars_.get(tgt)
+            if v_tgt is not None:
+                changes_neg.append(v_tgt)
+                want = tgt
+            else:
+                if cur_cells[i] >= 0:
+                    changes_const += 1
+                want = self.leave if absent_cells[i] else self.off
+            for a, v in vars_.items():
+                hint_idx.append(v.Index())
+                hint_val.append(1 if a == want else 0)
 
         # ---------------- calls
         self.pools: list[_Pool] = []
@@ -370,21 +380,21 @@ class _Built:
             members = [p for p in range(P) if snap.people[p].kind == spec.kind
                        and (spec.kind != "resident" or not spec.eligible_pgy or int(pgy[p]) in spec.eligible_pgy)]
             self.pools.append(_Pool(k, spec.service, code, spec.per_night, members))
-        self.ih = np.zeros((P, D), dtype=object)  # in-house call per person-day: 0/1 or a linear expr
-        self.home = np.zeros((P, D), dtype=object)
-        pool_members = {p for pool in self.pools for p in pool.people}
-        call_changes: list[Any] = []
-        self.empty_call: list[tuple[int, int, Any]] = []
-        for p in range(P):
-            for d in range(D):
-                ctype = int(cur_call[p, d])
-                in_block = d0 <= d <= d1
-                if not in_block or problem.fixed_calls[p, d] or p not in pool_members:
-                    if ctype == CALL_IN_HOUSE:
-                        self.ih[p, d] = 1
-                    elif ctype != 0:
-                        self.home[p, d] = 1
+        # In-house and home calls per person-day: a constant (0/1) in ih_const/home_const, plus the
+        # pool literals in ih_lits/home_lits (at most one of them is true: one call per night).
+        pool_member = np.zeros(P, dtype=bool)
         for pool in self.pools:
+            pool_member[pool.people] = True
+        const_call = ~pool_member[:, None] | problem.fixed_calls
+        const_call[:, :d0] = True
+        const_call[:, d1 + 1 :] = True
+        self.ih_const = (const_call & (cur_call == CALL_IN_HOUSE)).astype(np.int64)
+        self.home_const = (const_call & (cur_call != CALL_IN_HOUSE) & (cur_call != 0)).astype(np.int64)
+        self.ih_lits: dict[tuple[int, int], list[Any]] = {}
+        self.home_lits: dict[tuple[int, int], list[Any]] = {}
+        self.empty_call: list[tuple[int, int, Any]] = []
+        for pool in self.pools:
+            lits_of = self.ih_lits if pool.call_code == CALL_IN_HOUSE else self.home_lits
             for d in range(d0, d1 + 1):
                 fixed_here = [p for p in pool.people if problem.fixed_calls[p, d] and cur_call[p, d] == pool.call_code]
                 vs = []
@@ -393,27 +403,25 @@ class _Built:
                         continue
                     if snap.absent[p, d]:
                         if cur_call[p, d] == pool.call_code:
-                            call_changes.append(1)
+                            changes_const += 1
                         continue
-                    v = self.m.new_bool_var(f"c{pool.index}_{p}_{d}")
+                    v = new_bool(f"c{pool.index}_{p}_{d}")
                     self.c[(pool.index, p, d)] = v
                     vs.append(v)
+                    hint_idx.append(v.Index())
                     if cur_call[p, d] == pool.call_code:
-                        call_changes.append(1 - v)  # type: ignore[operator]
-                        hint.append((v, 1))
+                        changes_neg.append(v)
+                        hint_val.append(1)
                     else:
-                        call_changes.append(v)
-                        hint.append((v, 0))
+                        changes_pos.append(v)
+                        hint_val.append(0)
                         if snap.pending_absence[p, d]:
                             self._requests.append(v)
-                    if pool.call_code == CALL_IN_HOUSE:
-                        self.ih[p, d] = self.ih[p, d] + v
-                    else:
-                        self.home[p, d] = self.home[p, d] + v
+                    lits_of.setdefault((p, d), []).append(v)
                 need = max(0, pool.per_night - len(fixed_here))
                 short = self.m.new_int_var(0, need, f"callshort{pool.index}_{d}")
                 if vs:
-                    self.m.add(sum(vs) + short == need)
+                    self.m.add(cp_model.LinearExpr.sum(vs) + short == need)
                 else:
                     self.m.add(short == need)
                 self.empty_call.append((pool.index, d, short))
@@ -423,7 +431,15 @@ class _Built:
                 vs = [self.c[(k.index, p, d)] for k in self.pools if (k.index, p, d) in self.c]
                 if len(vs) > 1:
                     self.m.add_at_most_one(vs)
-        self.changes = changes + call_changes
+        # ih / home as 0/1 or a linear expression, for the window sums
+        self.ih = self.ih_const.astype(object)
+        self.home = self.home_const.astype(object)
+        for (p, d), lits in self.ih_lits.items():
+            self.ih[p, d] = cp_model.LinearExpr.sum(lits) if len(lits) > 1 else lits[0]
+        for (p, d), lits in self.home_lits.items():
+            self.home[p, d] = cp_model.LinearExpr.sum(lits) if len(lits) > 1 else lits[0]
+        self.changes_neg, self.changes_pos, self.changes_const = changes_neg, changes_pos, changes_const
+        self.hint_idx, self.hint_val = hint_idx, hint_val
         self.relaxed: list[str] = []
         self._build_duty_rules()
         self._build_slot_rules()
@@ -433,42 +449,56 @@ class _Built:
     def cell_terms(self, p: int, s: int) -> dict[int, Any] | None:
         return self.x.get((p, s))
 
-    def _minutes_expr(self, p: int, s: int, part: list[list[int]]) -> tuple[int, Any]:
-        """(constant, expression) of `part[a][s]` for the activity in (p, s)."""
-        vs = self.x.get((p, s))
-        if vs is None:
-            a = int(self.const[p, s])
-            return (part[a][s] if a >= 0 else 0), 0
-        items = [(part[a][s], v) for a, v in vs.items() if part[a][s]]
-        if not items:
-            return 0, 0
-        return 0, cp_model.LinearExpr.weighted_sum([v for _, v in items], [k for k, _ in items])
+    def _options(self, p: int) -> list[list[tuple[int, Any]]]:
+        """Per slot of person p: (activity, literal; None for a constant cell) of each possible value."""
+        out: list[list[tuple[int, Any]]] = []
+        const = self.const[p].tolist()
+        for s in range(2 * self.D):
+            vs = self.x.get((p, s))
+            if vs is None:
+                a = const[s]
+                out.append([(a, None)] if a >= 0 else [])
+            else:
+                out.append(list(vs.items()))
+        return out
+
+    def _call_lits(self, p: int, d: int, home: bool = False) -> tuple[int, list[Any]]:
+        """(constant 0/1, pool literals) of the in-house (or home) call of person p on night d."""
+        if not 0 <= d < self.D:
+            return 0, []
+        if home:
+            return int(self.home_const[p, d]), self.home_lits.get((p, d), [])
+        return int(self.ih_const[p, d]), self.ih_lits.get((p, d), [])
 
     # ------------------------------------------------------------------------- duty-hour rules
     def _build_duty_rules(self) -> None:
+        """The hard duty-hour rules of every resident (and the faculty post-call morning).
+
+        Conflicts between literals are posted as one `bool_and` per literal, enforced by it (a -> not
+        b for every b in conflict), not one two-literal constraint per pair; what a constant forbids
+        is collected in one `bool_and` of negated literals. The tables of which activity pairs
+        conflict depend on the slots only, so they are computed once with numpy for everybody.
+        """
         snap, ctx, rules = self.snap, self.ctx, self.snap.rules
         P, D, A = self.P, self.D, self.A
         m = self.m
         d0, d1 = self.d0, self.d1
         bounds = ctx.day_bounds  # [D + 2]
-        st, en = ctx.slot_start[:A], ctx.slot_end[:A]  # [A, 2D]
+        st_np, en_np = ctx.slot_start[:A], ctx.slot_end[:A]  # [A, 2D]
         # Minutes of each slot's span inside its own calendar day and the next.
         day_of_slot = np.arange(2 * D) // 2
         own_end = bounds[day_of_slot + 1][None, :]
-        in_own = np.clip(np.minimum(en, own_end) - st, 0, None)
-        in_next = np.clip(en - np.maximum(st, own_end), 0, None)
+        in_own_np = np.clip(np.minimum(en_np, own_end) - st_np, 0, None)
+        in_next_np = np.clip(en_np - np.maximum(st_np, own_end), 0, None)
         trans = int(round(rules.scheduled_transition_hours * 60))
+        duty_np = self.duty
         # Python lists: scalar reads from numpy arrays are slow in these loops.
-        st_np, en_np = st, en
-        st, en = st_np.tolist(), en_np.tolist()
-        in_own, in_next = in_own.tolist(), in_next.tolist()
-        duty = self.duty.tolist()
+        in_own, in_next = in_own_np.tolist(), in_next_np.tolist()
         nf_act = self.nf_act.tolist()
         cs_np, ce_np = ctx.in_house_start, ctx.in_house_end  # [D]
-        cs, ce = cs_np.tolist(), ce_np.tolist()
         call_head = np.clip(np.minimum(ce_np, bounds[1 : D + 1]) - cs_np, 0, None).tolist()
         call_tail = np.clip(ce_np + trans - np.maximum(cs_np, bounds[1 : D + 1]), 0, None).tolist()
-        rest_end = (ce_np + trans + int(round(rules.rest_after_24h_hours * 60))).tolist()
+        rest_end_np = ce_np + trans + int(round(rules.rest_after_24h_hours * 60))
         min_rest = int(round(rules.min_rest_hours * 60))
         brk = int(round(rules.break_under_hours * 60))
         W = rules.window_days
@@ -478,119 +508,190 @@ class _Built:
             wins = [(a, a + W - 1) for a in range(0, max(0, D - W + 1))]
         wins = [(a, b) for a, b in wins if b >= d0 and a <= d1]
         self.h80w: list[Any] = []
-        range(max(0, d0 - 1), min(D, d1 + 3))
         self.dm_vars: dict[tuple[int, int], Any] = {}
+
+        def table(bad: B) -> dict[int, frozenset[int]]:
+            return {int(a): frozenset(np.flatnonzero(bad[a]).tolist()) for a in np.flatnonzero(bad.any(axis=1))}
+
+        # R8 gaps and over-long merged periods: activity pairs (a in slot s, b in slot s2) that conflict.
+        pair_bad: dict[tuple[int, int], dict[int, frozenset[int]]] = {}
+        for s in range(max(0, 2 * d0 - 3), min(2 * D, 2 * d1 + 5)):
+            for s2 in (s + 1, s + 2, s + 3):
+                if s2 >= 2 * D:
+                    continue
+                ea, sa = en_np[:, s][:, None], st_np[:, s][:, None]
+                eb, sb = en_np[:, s2][None, :], st_np[:, s2][None, :]
+                gap = sb - ea
+                merged = np.maximum(ea, eb) - np.minimum(sa, sb)
+                bad = np.where(gap <= 0, merged > MAX_MERGED_MINUTES, (brk <= gap) & (gap < min_rest))
+                bad &= duty_np[:, s][:, None] & duty_np[:, s2][None, :]
+                pair_bad[(s, s2)] = table(bad)
+        # Activities of slot s that an in-house call on night d forbids (C24 span, rest before/after).
+        call_bad: dict[tuple[int, int], frozenset[int]] = {}
+        for d in range(max(0, d0 - 1), min(D, d1 + 2)):
+            for s in range(max(0, 2 * d - 2), min(2 * D, 2 * d + 6)):
+                a_st, a_en = st_np[:, s], en_np[:, s]
+                if s // 2 == d:
+                    bad1 = (a_st < cs_np[d]) | (a_en > ce_np[d])
+                else:
+                    bad1 = np.where(a_en <= cs_np[d], cs_np[d] - a_en < min_rest, a_st < rest_end_np[d])
+                call_bad[(d, s)] = frozenset(np.flatnonzero(bad1 & duty_np[:, s]).tolist())
+        duty_fpc = duty_np.tolist()
+        zeros: list[Any] = []  # literals that must be false
+
+        def forbid(lit: Any, others: list[Any]) -> None:
+            if others:
+                m.add_bool_and([o.Not() for o in others]).only_enforce_if(lit)
+
         for p in range(P):
             if not self.is_res[p]:
                 if self.is_fac[p] and rules.faculty_postcall_morning_off:
-                    for d in range(d0, d1 + 1):
-                        h = self.home[p, d]
-                        if isinstance(h, int) or d + 1 >= D:
+                    for d in range(d0, min(d1 + 1, D - 1)):
+                        _, hl = self._call_lits(p, d, home=True)
+                        if not hl:
                             continue
-                        vs = self.x.get((p, 2 * (d + 1)))
+                        s = 2 * (d + 1)
+                        vs = self.x.get((p, s))
                         if vs is None:
-                            a = int(self.const[p, 2 * (d + 1)])
-                            if a >= 0 and duty[a][2 * (d + 1)]:
-                                m.add(h == 0)
+                            a = int(self.const[p, s])
+                            if a >= 0 and duty_fpc[a][s]:
+                                zeros.extend(hl)
                             continue
-                        for a, v in vs.items():
-                            if duty[a][2 * (d + 1)]:
-                                m.add(h + v <= 1)
+                        duty_lits = [v for a, v in vs.items() if duty_fpc[a][s]]
+                        for h in hl:
+                            forbid(h, duty_lits)
                 continue
+            opts = self._options(p)
+            var_slot = [bool(o) and o[0][1] is not None for o in opts]
             ih = self.ih[p]
-            home = self.home[p]
             # --- pairs of consecutive slots: R8 gaps and over-long merged periods
-            for s in range(max(0, 2 * d0 - 3), min(2 * D, 2 * d1 + 5)):
-                for s2 in (s + 1, s + 2, s + 3):
-                    if s2 >= 2 * D:
+            for (s, s2), bm in pair_bad.items():
+                if not bm or not (var_slot[s] or var_slot[s2]):
+                    continue
+                for a, la in opts[s]:
+                    bs = bm.get(a)
+                    if bs is None:
                         continue
-                    if (p, s) not in self.x and (p, s2) not in self.x:
+                    hits = [lb for b, lb in opts[s2] if b in bs]
+                    if not hits:
                         continue
-                    self._forbid_pairs(p, s, s2, st, en, duty, brk, min_rest)
+                    if la is None:
+                        zeros.extend(lb for lb in hits if lb is not None)
+                    elif any(lb is None for lb in hits):
+                        zeros.append(la)
+                    else:
+                        forbid(la, hits)
             # --- calls: slots of the call day inside the span; rest before and after
             for d in range(max(0, d0 - 1), min(D, d1 + 2)):
-                c = ih[d]
-                if isinstance(c, int) and not c:
+                c_const, c_lits = self._call_lits(p, d)
+                if not c_const and not c_lits:
                     continue
+                bad_lits: list[Any] = []
+                bad_const = False
                 for s in range(max(0, 2 * d - 2), min(2 * D, 2 * d + 6)):
-                    for a, lit, _const in self._cell_options(p, s):
-                        if not duty[a][s]:
-                            continue
-                        sd = s // 2
-                        a_st, a_en = st[a][s], en[a][s]
-                        if sd == d:
-                            bad = a_st < cs[d] or a_en > ce[d]
-                        elif a_en <= cs[d]:
-                            bad = cs[d] - a_en < min_rest
-                        else:
-                            bad = a_st < rest_end[d]
-                        if not bad:
-                            continue
-                        if isinstance(c, int):  # a fixed call: the free cells keep clear of it
-                            if lit is not None:
-                                m.add(lit == 0)
-                        elif lit is not None:
-                            m.add(c + lit <= 1)
-                        else:
-                            m.add(c == 0)
-                # never two nights in a row, never touching another in-house call
-                for other in (d - 1, d + 1):
-                    if 0 <= other < D:
-                        o = ih[other]
-                        if isinstance(c, int) and isinstance(o, int):
-                            continue
-                        m.add(c + o <= 1)
+                    bset = call_bad[(d, s)]
+                    if not bset:
+                        continue
+                    for a, lit in opts[s]:
+                        if a in bset:
+                            if lit is None:
+                                bad_const = True
+                            else:
+                                bad_lits.append(lit)
+                if c_const:  # a fixed call: the free cells keep clear of it
+                    zeros.extend(bad_lits)
+                elif bad_const:
+                    zeros.extend(c_lits)
+                else:
+                    for cl in c_lits:
+                        forbid(cl, bad_lits)
+            # never two nights in a row, never touching another in-house call
+            for d in range(max(0, d0 - 2), min(D - 1, d1 + 2)):
+                c1, l1 = self._call_lits(p, d)
+                c2, l2 = self._call_lits(p, d + 1)
+                if not l1 and not l2:
+                    continue
+                if c1:
+                    zeros.extend(l2)
+                if c2:
+                    zeros.extend(l1)
+                if l1 and l2 and not c1 and not c2:
+                    m.add_at_most_one(l1 + l2)
             # --- daily minutes (H80) and free days (OFF7)
             dm: list[Any] = []
             dm_lo: list[int] = []
             free: list[Any] = []
             for d in range(D):
-                own_c, own_e = self._sum_minutes(p, [2 * d, 2 * d + 1], in_own)
-                prev_c, prev_e = self._sum_minutes(p, [2 * d - 1] if d > 0 else [], in_next)
+                own_c = 0
+                own_v: list[Any] = []
+                own_k: list[int] = []
+                for s in (2 * d, 2 * d + 1):
+                    for a, lit in opts[s]:
+                        k = in_own[a][s]
+                        if k:
+                            if lit is None:
+                                own_c += k
+                            else:
+                                own_v.append(lit)
+                                own_k.append(k)
+                prev_c = 0
+                prev_v: list[Any] = []
+                prev_k: list[int] = []
+                if d > 0:
+                    s = 2 * d - 1
+                    for a, lit in opts[s]:
+                        k = in_next[a][s]
+                        if k:
+                            if lit is None:
+                                prev_c += k
+                            else:
+                                prev_v.append(lit)
+                                prev_k.append(k)
                 head: Any = ih[d] * int(call_head[d])
                 tail: Any = ih[d - 1] * int(call_tail[d - 1]) if d > 0 else 0
                 head_c = int(head) if isinstance(head, int) else 0
                 tail_c = int(tail) if isinstance(tail, int) else 0
                 lo_day = max(own_c, head_c) + prev_c + tail_c
                 dm_lo.append(lo_day)
-                if all(isinstance(x, int) for x in (own_e, prev_e, head, tail)):
-                    dm.append(max(own_c + int(own_e), int(head)) + prev_c + int(prev_e) + int(tail))
+                if not own_v and not prev_v and isinstance(head, int) and isinstance(tail, int):
+                    dm.append(max(own_c, head) + prev_c + tail)
                 else:
+                    own_e = cp_model.LinearExpr.weighted_sum(own_v, own_k) if own_v else 0
+                    prev_e = cp_model.LinearExpr.weighted_sum(prev_v, prev_k) if prev_v else 0
                     v = m.new_int_var(lo_day, 3 * 1440, f"dm{p}_{d}")
                     m.add(v >= own_c + own_e + prev_c + prev_e + tail)
                     m.add(v >= head + prev_c + prev_e + tail)
                     self.dm_vars[(p, d)] = v
                     dm.append(v)
                 # free day: no span touches it, no in-house call head or tail, no home call touching
-                lits: list[Any] = []
                 busy = lo_day > 0
-                for s in (2 * d, 2 * d + 1):
-                    for a, lit, _ in self._cell_options(p, s):
-                        if in_own[a][s] > 0:
-                            if lit is None:
-                                busy = True
-                            else:
-                                lits.append(lit)
-                if d > 0:
-                    for a, lit, _ in self._cell_options(p, 2 * d - 1):
-                        if in_next[a][2 * d - 1] > 0:
-                            if lit is None:
-                                busy = True
-                            else:
-                                lits.append(lit)
-                for term in (ih[d], ih[d - 1] if d > 0 else 0, home[d], home[d - 1] if d > 0 else 0):
-                    if isinstance(term, int):
-                        busy = busy or bool(term)
-                    else:
-                        lits.append(term)
+                lits: list[Any] = []
+                if not busy:
+                    for s in (2 * d, 2 * d + 1):
+                        for a, lit in opts[s]:
+                            if in_own[a][s] > 0:
+                                if lit is None:
+                                    busy = True
+                                else:
+                                    lits.append(lit)
+                    if d > 0:
+                        for a, lit in opts[2 * d - 1]:
+                            if in_next[a][2 * d - 1] > 0:
+                                if lit is None:
+                                    busy = True
+                                else:
+                                    lits.append(lit)
+                    for dd, is_home in ((d, False), (d - 1, False), (d, True), (d - 1, True)):
+                        cc, cl = self._call_lits(p, dd, home=is_home)
+                        busy = busy or bool(cc)
+                        lits.extend(cl)
                 if busy:
                     free.append(0)
                 elif not lits:
                     free.append(1)
                 else:
                     f = m.new_bool_var(f"free{p}_{d}")
-                    for lit in lits:
-                        m.add(f + lit <= 1)
+                    forbid(f, lits)
                     free.append(f)
             # --- windows
             name = snap.people[p].name
@@ -639,7 +740,7 @@ class _Built:
                 lits = []
                 const = 0
                 for s in (2 * d, 2 * d + 1):
-                    for a, lit, _ in self._cell_options(p, s):
+                    for a, lit in opts[s]:
                         if nf_act[a]:
                             if lit is None:
                                 const = 1
@@ -658,52 +759,9 @@ class _Built:
                 fixed_nf = sum(x for x in seg if isinstance(x, int))
                 if fixed_nf > L:
                     continue
-                m.add(sum(seg) <= L)
-
-    def _cell_options(self, p: int, s: int) -> list[tuple[int, Any, bool]]:
-        """(activity, literal or None for a constant cell, constant?) of a cell."""
-        if s < 0 or s >= 2 * self.D:
-            return []
-        vs = self.x.get((p, s))
-        if vs is None:
-            a = int(self.const[p, s])
-            return [(a, None, True)] if a >= 0 else []
-        return [(a, v, False) for a, v in vs.items()]
-
-    def _sum_minutes(self, p: int, slots: Sequence[int], part: list[list[int]]) -> tuple[int, Any]:
-        c, e = 0, 0
-        for s in slots:
-            if 0 <= s < 2 * self.D:
-                c2, e2 = self._minutes_expr(p, s, part)
-                c += c2
-                e = e + e2 if not isinstance(e2, int) or e2 else e
-        return c, e
-
-    def _forbid_pairs(self, p: int, s: int, s2: int, st: list[list[int]], en: list[list[int]],
-                      duty: list[list[bool]], brk: int, min_rest: int) -> None:
-        m = self.m
-        for a, la, _ in self._cell_options(p, s):
-            if not duty[a][s]:
-                continue
-            for b, lb, _ in self._cell_options(p, s2):
-                if not duty[b][s2]:
-                    continue
-                if la is None and lb is None:
-                    continue
-                gap = st[b][s2] - en[a][s]
-                if gap <= 0:
-                    merged = max(en[a][s], en[b][s2]) - min(st[a][s], st[b][s2])
-                    bad = merged > MAX_MERGED_MINUTES
-                else:
-                    bad = brk <= gap < min_rest
-                if not bad:
-                    continue
-                if la is None:
-                    m.add(lb == 0)
-                elif lb is None:
-                    m.add(la == 0)
-                else:
-                    m.add_bool_or([la.Not(), lb.Not()])
+                m.add(cp_model.LinearExpr.sum(seg) <= L)
+        if zeros:
+            m.add_bool_and([z.Not() for z in zeros])
 
     # ----------------------------------------------------------------------------- slot rules
     def _count(self, s: int, a: int, people: B | None = None) -> tuple[int, Any]:
@@ -833,7 +891,8 @@ class _Built:
                 fair.append(hi - lo)
         terms["fairness"] = sum(fair)
         terms["requests"] = sum(self._requests)
-        terms["changes"] = sum(self.changes)
+        terms["changes"] = (self.changes_const + len(self.changes_neg) - cp_model.LinearExpr.sum(self.changes_neg)
+                            + cp_model.LinearExpr.sum(self.changes_pos))
         self.terms = terms
         weight = {"coverage_min": w.coverage_min, "coverage_max": w.coverage_max, "warnings": w.warning,
                   "fairness": w.fairness, "requests": w.request, "changes": w.change}
@@ -850,8 +909,8 @@ class _Built:
         const = sum(weight[k] * v for k, v in self.term_vars.items() if isinstance(v, int))
         self.obj_const = const
         m.minimize(obj + const)
-        for v, val in self.hint:
-            m.add_hint(v, val)
+        m.proto.solution_hint.vars.extend(self.hint_idx)
+        m.proto.solution_hint.values.extend(self.hint_val)
 
 
 def _split(row: Sequence[Any]) -> tuple[list[int], list[Any]]:
@@ -976,9 +1035,8 @@ def generate(
                                    register, was_cancelled)
             if first is not None:
                 built.m.clear_hints()  # type: ignore[no-untyped-call]
-                for i, v in enumerate(first):
-                    built.m.proto.solution_hint.vars.append(i)
-                    built.m.proto.solution_hint.values.append(v)
+                built.m.proto.solution_hint.vars.extend(range(len(first)))
+                built.m.proto.solution_hint.values.extend(first)
             remaining = time_limit - (time.monotonic() - start)
             solved = False
             if remaining > 0.05 and not was_cancelled.is_set():
@@ -1022,13 +1080,13 @@ def _complete_hint(built: _Built, collector: _Collector, start: float, limit: fl
     propagates the auxiliary variables (daily minutes, free days, shortages), so this takes about
     a second even on the large demo. None when the hint breaks a hard rule.
     """
-    if not built.hint or was_cancelled.is_set():
+    if not built.hint_idx or was_cancelled.is_set():
         return None
     model = built.m.clone()
     model.clear_hints()  # type: ignore[no-untyped-call]
     proto = model.proto
-    for v, val in built.hint:
-        dom = proto.variables[v.Index()].domain
+    for i, val in zip(built.hint_idx, built.hint_val, strict=True):
+        dom = proto.variables[i].domain
         dom.clear()
         dom.extend((val, val))
     solver = cp_model.CpSolver()
