@@ -42,21 +42,6 @@ PAGES = ("Schedule", "People", "Rotations & Activities", "Absences", "Swaps", "C
          "Resilience", "Sync", "Settings")
 
 
-def probe_database(path: Path, **_: Any) -> bool:
-    """Whether `path` is a database that already holds a program (worker thread)."""
-    if not path.exists() or path.stat().st_size == 0:
-        return False
-    from core.services import queries
-    from core.services.base import ServiceContext
-    from core.store.db import open_database
-
-    opened = open_database(path)
-    try:
-        return queries.has_program(ServiceContext(opened.engine))
-    finally:
-        opened.engine.dispose()
-
-
 def create_new_program(path: Path, name: str, year: int, layout: str, *, actor: str, clock: Any, **_: Any) -> str:
     from core.services import programs
     from core.services.base import ServiceContext
@@ -433,16 +418,14 @@ class MainWindow(QMainWindow):
             path = self.app.default_db
         target = path
 
-        def probed(has_program: bool) -> None:
-            if has_program:
-                self.session.open(target)
-            elif welcome and first_start:
+        def missing() -> None:  # no program in the file (or no file): a first start
+            if welcome and first_start:
                 self.show_welcome(target)
             else:
                 self.build_first_program(target)
 
-        self.app.workers.start("probe", probe_database, target, on_finished=probed,
-                               on_failed=lambda e: self._open_failed(user_message(e)))
+        # One open of the file: it reads the program, or finds none and calls `missing`.
+        self.session.open(target, on_missing=missing)
 
     def show_welcome(self, default_db: Path) -> None:
         """The first-run welcome screen: open the demo, create an empty program, or open a file."""

@@ -197,19 +197,42 @@ def read_program(ctx: ServiceContext, path: Path) -> ProgramData:
     )
 
 
-def open_program(path: Path, *, actor: str, clock: Callable[[], dt.datetime], progress: Any, cancelled: Any) -> tuple[ServiceContext, ProgramData]:
-    """Open (migrate, check) the database and read the program. Runs on a worker thread, which
-    also imports the core modules the views will need (so the GUI thread never waits on them)."""
+def open_program(path: Path, *, actor: str, clock: Callable[[], dt.datetime], progress: Any, cancelled: Any,
+                 probe: bool = False) -> tuple[ServiceContext, ProgramData] | None:
+    """Open (check, migrate) the database and read the program. Runs on a worker thread, which
+    also imports the core modules the views will need (so the GUI thread never waits on them).
+
+    The integrity check (`PRAGMA quick_check`, in SQLite's C code without the GIL) starts on a
+    thread of its own first and runs while SQLAlchemy and the core are imported; the database is
+    opened only once it passed (a file that fails goes through `open_database`'s own check, which
+    words the error). With `probe`, a missing or empty file or a database without a program gives
+    None instead of an open program (a first start), so a start-up opens the file once."""
+    has_file = path.is_file() and path.stat().st_size > 0
+    if probe and not has_file:
+        return None
+    problems: list[str] = []
+    checker = None
+    if has_file:
+        from core.store.integrity import quick_check
+
+        checker = threading.Thread(target=lambda: problems.extend(quick_check(path)), name="quick-check", daemon=True)
+        checker.start()
     import core.rules.engine  # noqa: F401
     import core.services.schedule  # noqa: F401
     import core.services.undo  # noqa: F401
+    from core.services import queries
     from core.services.base import ServiceContext
     from core.store.db import open_database
 
     progress(0.05, "Opening the database")
-    opened = open_database(path)
+    if checker is not None:
+        checker.join()
+    opened = open_database(path, check=checker is None or bool(problems))
     ctx = ServiceContext(opened.engine, actor=actor, clock=clock)
     try:
+        if probe and not queries.has_program(ctx):
+            opened.engine.dispose()
+            return None
         progress(0.5, "Reading the program")
         data = read_program(ctx, path)
     except BaseException:
@@ -405,11 +428,19 @@ class ProgramSession(QObject):
     def is_open(self) -> bool:
         return self.ctx is not None and self.data is not None
 
-    def open(self, path: Path, *, on_opened: Callable[[ProgramData], None] | None = None) -> None:
+    def open(self, path: Path, *, on_opened: Callable[[ProgramData], None] | None = None,
+             on_missing: Callable[[], None] | None = None) -> None:
+        """Open the program in `path` in the background. With `on_missing`, a missing or empty
+        file or a database without a program calls it instead (nothing is opened)."""
         self.opening.emit(str(path))
         self.busy.emit(True)
 
-        def done(result: tuple[ServiceContext, ProgramData]) -> None:
+        def done(result: tuple[ServiceContext, ProgramData] | None) -> None:
+            if result is None:
+                self.busy.emit(False)
+                if on_missing is not None:
+                    on_missing()
+                return
             ctx, data = result
             self.close()
             self.ctx, self.data = ctx, data
@@ -427,7 +458,7 @@ class ProgramSession(QObject):
             self.open_failed.emit(user_message(exc))
 
         self.app.workers.start("open", open_program, path, actor=self.app.actor, clock=self.app.clock,
-                               on_finished=done, on_failed=failed)
+                               probe=on_missing is not None, on_finished=done, on_failed=failed)
 
     def close(self) -> None:
         self.app.workers.cancel("block")

@@ -20,6 +20,7 @@ from sqlalchemy import Engine, create_engine, event, inspect, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from core.errors import DatabaseError, NewerSchemaError
+from core.store.integrity import quick_check as quick_check  # re-exported (the check needs no SQLAlchemy)
 from core.store.models import SCHEMA_VERSION
 
 BUSY_TIMEOUT_MS = 10_000
@@ -100,18 +101,6 @@ def read_schema_version(path: Path) -> int | None:
         raise DatabaseError(f"{path} is not a readable program database ({exc}).") from exc
     finally:
         con.close()
-
-
-def quick_check(path: Path) -> list[str]:
-    """`PRAGMA quick_check`; an empty list means the file is sound."""
-    con = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
-    try:
-        rows = [r[0] for r in con.execute("PRAGMA quick_check")]
-    except sqlite3.DatabaseError as exc:
-        return [str(exc)]
-    finally:
-        con.close()
-    return [] if rows == ["ok"] else rows
 
 
 def backup_database(src: Path, dest_dir: Path | None = None, *, label: str = "auto", keep: int = BACKUPS_KEPT) -> Path:
