@@ -586,18 +586,26 @@ class ProgramSession(QObject):
         ctx = self.ctx
         self.pending_writes += 1
 
-        def run(**_: Any) -> tuple[Result[Any], Patch | None]:
+        def run(**_: Any) -> tuple[Result[Any], Patch | None, int | None]:
+            from core.services import queries
+
             result = fn(ctx)
             # The incremental check and the patched snapshot are worked out here, on the writer,
-            # so the GUI thread only swaps the block in and repaints the changed cells.
-            return result, self._patch_on_writer(result.changes)
+            # so the GUI thread only swaps the block in and repaints the changed cells; the
+            # pending-sync count too (one query on this connection, no worker thread per edit).
+            patch = self._patch_on_writer(result.changes)
+            try:
+                pending: int | None = queries.pending_sync_count(ctx)
+            except SchedulerError:
+                pending = None
+            return result, patch, pending
 
-        def done(out: tuple[Result[Any], Patch | None]) -> None:
-            result, patch = out
+        def done(out: tuple[Result[Any], Patch | None, int | None]) -> None:
+            result, patch, pending = out
             self.pending_writes -= 1
             if undoable and not result.changes.empty:
                 self.undo_stack.push(ChangeCommand(self, result.changes, text))
-            self._apply(result.changes, patch)
+            self._apply(result.changes, patch, pending)
             if on_done is not None:
                 on_done(result)
 
@@ -664,11 +672,15 @@ class ProgramSession(QObject):
 
         self.write(lambda ctx: fn(ctx, changes), text="", undoable=False, on_failed=failed)
 
-    def _apply(self, changes: ChangeSet, patch: Patch | None = None) -> None:
+    def _apply(self, changes: ChangeSet, patch: Patch | None = None, pending: int | None = None) -> None:
         """Bring the loaded block and the violations up to date with a committed ChangeSet. `patch`
         is the writer's result; when it was made against another block than the one shown (a
-        block loaded meanwhile), the patch is worked out again here."""
-        self.refresh_status()
+        block loaded meanwhile), the patch is worked out again here. `pending` is the pending-sync
+        count the writer read after the write (None: read it on a worker)."""
+        if pending is None:
+            self.refresh_status()
+        elif self.data is not None:
+            self.data = dataclasses.replace(self.data, pending_sync=pending)
         if patch is None or patch.base is not self.block:
             patch = patch_block(self.block, changes)
         if patch.reload:
@@ -677,6 +689,8 @@ class ProgramSession(QObject):
             self.reload_block()
             return
         if patch.nothing or patch.block is None:
+            if pending is not None:
+                self.status_changed.emit()
             return
         with self._writer_lock:
             self.block = patch.block

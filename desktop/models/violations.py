@@ -42,6 +42,9 @@ class ViolationsModel(QAbstractTableModel):
         self.rows: list[Any] = []
         self.keep: Callable[[Any], bool] = lambda v: True
         self._keys: list[tuple[Any, ...]] = []  # per row: the sort keys (the proxy asks per comparison)
+        # per row: the display texts, made on first display (the panel repaints after every edit,
+        # and formatting dates and numbers per cell per paint cost more than the rest of it)
+        self._texts: list[tuple[str, ...] | None] = []
 
     @staticmethod
     def _sort_keys(v: Any) -> tuple[Any, ...]:
@@ -54,6 +57,7 @@ class ViolationsModel(QAbstractTableModel):
             self.keep = keep
         self.rows = [v for v in violations if self.keep(v)]
         self._keys = [self._sort_keys(v) for v in self.rows]
+        self._texts = [None] * len(self.rows)
         self.endResetModel()
 
     def apply_change(self, added: Iterable[Any], removed: Iterable[Any]) -> None:
@@ -66,6 +70,7 @@ class ViolationsModel(QAbstractTableModel):
             self.beginRemoveRows(QModelIndex(), i, i)
             del self.rows[i]
             del self._keys[i]
+            del self._texts[i]
             self.endRemoveRows()
         new = [v for v in added if self.keep(v)]
         if new:
@@ -73,6 +78,7 @@ class ViolationsModel(QAbstractTableModel):
             self.beginInsertRows(QModelIndex(), n, n + len(new) - 1)
             self.rows.extend(new)
             self._keys.extend(self._sort_keys(v) for v in new)
+            self._texts.extend([None] * len(new))
             self.endInsertRows()
 
     def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
@@ -84,11 +90,16 @@ class ViolationsModel(QAbstractTableModel):
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if not index.isValid() or not 0 <= index.row() < len(self.rows):
             return None
-        v = self.rows[index.row()]
+        r = index.row()
+        v = self.rows[r]
         c = index.column()
         if role == Qt.ItemDataRole.DisplayRole:
-            return (v.rule, v.severity, v.person_name or (f"{v.activity_code or ''} slot".strip()),
-                    _when(v.start), _when(v.end), _num(v.value), _num(v.limit), v.message)[c]
+            texts = self._texts[r]
+            if texts is None:
+                texts = self._texts[r] = (
+                    v.rule, v.severity, v.person_name or (f"{v.activity_code or ''} slot".strip()),
+                    _when(v.start), _when(v.end), _num(v.value), _num(v.limit), v.message)
+            return texts[c]
         if role == SortRole:
             return self._keys[index.row()][c]
         if role == Qt.ItemDataRole.ForegroundRole and c == 1:

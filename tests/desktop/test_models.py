@@ -95,10 +95,14 @@ def test_violations_model(qtmodeltester, block):
     qtmodeltester.check(proxy)
     first = model.rows[0]
     n = model.rowCount()
+    shown = [model.index(r, 0).data() + model.index(r, 7).data() for r in range(n)]  # texts made and kept
     model.apply_change(added=(), removed=(first,))
     assert model.rowCount() == n - 1
     model.apply_change(added=(first,), removed=())
     assert model.rowCount() == n
+    # the display texts follow their rows through the removal and the append
+    assert [model.index(r, 0).data() + model.index(r, 7).data() for r in range(n)] == shown[1:] + shown[:1]
+    assert model.index(n - 1, 7).data() == first.message and model.index(n - 1, 0).data() == first.rule
 
 
 def test_calendar_models(qtmodeltester, ctx, data, sample):
