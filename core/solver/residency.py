@@ -393,6 +393,14 @@ class _Built:
         self.ih_lits: dict[tuple[int, int], list[Any]] = {}
         self.home_lits: dict[tuple[int, int], list[Any]] = {}
         self.empty_call: list[tuple[int, int, Any]] = []
+        # The call-only part of the hard constraints, kept for the call relaxation (see
+        # `_call_bound`): rows sum(literals) <= rhs over call literals, and call literals forced to 0.
+        self.call_rows: list[tuple[list[Any], int]] = []
+        self.call_zeros: list[Any] = []
+        self.pool_nights: list[tuple[list[Any], int]] = []
+        # (call literals, target literals of cells those calls forbid): a call there changes the cells
+        self.call_forces: list[tuple[list[Any], list[Any]]] = []
+        self.target_lits = {v.Index() for v in changes_neg}  # the cells' target literals so far
         for pool in self.pools:
             lits_of = self.ih_lits if pool.call_code == CALL_IN_HOUSE else self.home_lits
             for d in range(d0, d1 + 1):
@@ -420,6 +428,7 @@ class _Built:
                     lits_of.setdefault((p, d), []).append(v)
                 need = max(0, pool.per_night - len(fixed_here))
                 short = self.m.new_int_var(0, need, f"callshort{pool.index}_{d}")
+                self.pool_nights.append((vs, need))
                 if vs:
                     self.m.add(cp_model.LinearExpr.sum(vs) + short == need)
                 else:
@@ -431,6 +440,7 @@ class _Built:
                 vs = [self.c[(k.index, p, d)] for k in self.pools if (k.index, p, d) in self.c]
                 if len(vs) > 1:
                     self.m.add_at_most_one(vs)
+                    self.call_rows.append((vs, 1))
         # ih / home as 0/1 or a linear expression, for the window sums
         self.ih = self.ih_const.astype(object)
         self.home = self.home_const.astype(object)
@@ -560,6 +570,9 @@ class _Built:
                         duty_lits = [v for a, v in vs.items() if duty_fpc[a][s]]
                         for h in hl:
                             forbid(h, duty_lits)
+                        forced = [lit for lit in duty_lits if lit.Index() in self.target_lits]
+                        if forced:
+                            self.call_forces.append((hl, forced))
                 continue
             opts = self._options(p)
             var_slot = [bool(o) and o[0][1] is not None for o in opts]
@@ -605,6 +618,9 @@ class _Built:
                 else:
                     for cl in c_lits:
                         forbid(cl, bad_lits)
+                    forced = [lit for lit in bad_lits if lit.Index() in self.target_lits]
+                    if forced:
+                        self.call_forces.append((c_lits, forced))
             # never two nights in a row, never touching another in-house call
             for d in range(max(0, d0 - 2), min(D - 1, d1 + 2)):
                 c1, l1 = self._call_lits(p, d)
@@ -617,6 +633,7 @@ class _Built:
                     zeros.extend(l1)
                 if l1 and l2 and not c1 and not c2:
                     m.add_at_most_one(l1 + l2)
+                    self.call_rows.append((l1 + l2, 1))
             # --- daily minutes (H80) and free days (OFF7)
             dm: list[Any] = []
             dm_lo: list[int] = []
@@ -733,6 +750,8 @@ class _Built:
                 wvs = [v for v in ih_v[a_ : b_ + 1] if v is not None]
                 if wvs:
                     m.add(cp_model.LinearExpr.sum(wvs) + fixed_calls <= max_calls)
+                    self.call_rows.append(([lit for d in range(a_, b_ + 1) for lit in self.ih_lits.get((p, d), [])],
+                                           max_calls - fixed_calls))
             # --- consecutive night float
             L = rules.max_consecutive_night_float
             nf: list[Any] = []
@@ -762,6 +781,8 @@ class _Built:
                 m.add(cp_model.LinearExpr.sum(seg) <= L)
         if zeros:
             m.add_bool_and([z.Not() for z in zeros])
+            call_index = {v.Index() for v in self.c.values()}
+            self.call_zeros = [z for z in zeros if z.Index() in call_index]
 
     # ----------------------------------------------------------------------------- slot rules
     def _count(self, s: int, a: int, people: B | None = None) -> tuple[int, Any]:
@@ -853,6 +874,7 @@ class _Built:
         terms["warnings"] = sum(self.h80w) + sum(self.short_opt)
         # fairness per class: residents per PGY, faculty
         fair: list[Any] = []
+        self.fair_counts: list[list[tuple[int, list[Any]]]] = []
         weekend = np.array([snap.date_of(d).weekday() >= 5 for d in range(self.D)])
         holiday = np.asarray(snap.holiday, dtype=bool)
         classes: dict[tuple[str, int], list[int]] = {}
@@ -871,6 +893,7 @@ class _Built:
                 if len(sel) == 0:
                     continue
                 counts = []
+                lits: list[tuple[int, list[Any]]] = []
                 for p in members:
                     const = int(ytd[p])
                     expr: Any = 0
@@ -882,6 +905,9 @@ class _Built:
                             elif snap.call[p, d] == pool.call_code and p in pool.people:
                                 const += 1
                     counts.append((const, expr))
+                    lits.append((const, [self.c[(pool.index, p, d)] for d in sel.tolist() for pool in self.pools
+                                         if (pool.index, p, d) in self.c]))
+                self.fair_counts.append(lits)
                 ub = max(c for c, _ in counts) + len(sel)
                 hi = m.new_int_var(0, ub, f"fmax_{name}_{members[0]}")
                 lo = m.new_int_var(0, ub, f"fmin_{name}_{members[0]}")
@@ -1037,6 +1063,24 @@ def generate(
                 built.m.clear_hints()  # type: ignore[no-untyped-call]
                 built.m.proto.solution_hint.vars.extend(range(len(first)))
                 built.m.proto.solution_hint.values.extend(first)
+            # Phase 2: a lower bound from the calls alone (fairness, call coverage, requests), as a cut.
+            if not was_cancelled.is_set():
+                lb, calls = _call_bound(built, min(10.0, max(0.5, time_limit / 6)), workers, register)
+                if lb is not None and lb > 0:
+                    keys = ("coverage_min", "fairness", "requests", "changes")
+                    cut = [built.weight[k] * built.term_vars[k] for k in keys if built.weight[k]]
+                    built.m.add(cp_model.LinearExpr.sum(cut) >= lb)
+                    collector.on_bound(lb)
+                # the calls of the relaxation with the cells re-solved around them: a good start
+                if calls and not was_cancelled.is_set():
+                    better = _solve_fixed(built, collector, calls, first, min(15.0, max(0.5, time_limit / 5)),
+                                          workers, register)
+                    if better is not None and collector.values is better:
+                        first = better
+                        built.m.clear_hints()  # type: ignore[no-untyped-call]
+                        built.m.proto.solution_hint.vars.extend(range(len(first)))
+                        built.m.proto.solution_hint.values.extend(first)
+            # Phase 3: the full model from the completed hint.
             remaining = time_limit - (time.monotonic() - start)
             solved = False
             if remaining > 0.05 and not was_cancelled.is_set():
@@ -1089,6 +1133,107 @@ def _complete_hint(built: _Built, collector: _Collector, start: float, limit: fl
         dom = proto.variables[i].domain
         dom.clear()
         dom.extend((val, val))
+    solver = cp_model.CpSolver()
+    solver.parameters.max_time_in_seconds = limit
+    solver.parameters.num_workers = max(1, workers)
+    register(solver)
+    status = solver.solve(model)
+    if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+        return None
+    values = list(solver.response_proto.solution)
+    collector.offer(values, int(round(solver.objective_value)))
+    return values
+
+
+def _call_bound(built: _Built, limit: float, workers: int,
+                register: Callable[[Any], None]) -> tuple[int | None, dict[int, int]]:
+    """A lower bound on the call part of the objective: coverage of the call nights, fairness, requests.
+
+    Solves the relaxation that keeps the call variables and only the constraints among them (one call
+    per pool and night, one call per person and night, Q3 windows, never two in-house nights in a
+    row, calls a fixed cell forbids) with the objective's call terms. Every schedule of the full
+    model is a solution of it with the same call terms, so its optimum (or its best bound when the
+    time runs out) bounds the full model's `w_cov * coverage + w_fair * fairness + w_req * requests`
+    from below. The full model's LP relaxation spreads calls fractionally and sees almost none of
+    this; the cut lets its bound count the fairness that no whole assignment of calls can avoid.
+    """
+    if not built.c or (built.w.fairness == 0 and not built.pool_nights):
+        return None, {}
+    w = built.w
+    rm = cp_model.CpModel()
+    var = {v.Index(): rm.new_bool_var(f"c{i}") for i, v in enumerate(built.c.values())}
+
+    def tr(lits: Sequence[Any]) -> list[Any]:
+        return [var[lit.Index()] for lit in lits]
+
+    for lits, rhs in built.call_rows:
+        if lits:
+            rm.add(cp_model.LinearExpr.sum(tr(lits)) <= rhs)
+    for z in built.call_zeros:
+        rm.add(var[z.Index()] == 0)
+    obj: list[Any] = []
+    const = 0
+    for lits, need in built.pool_nights:
+        if lits:
+            rm.add(cp_model.LinearExpr.sum(tr(lits)) <= need)
+            obj.append(-w.coverage_min * cp_model.LinearExpr.sum(tr(lits)))
+        const += w.coverage_min * need
+    if w.fairness:
+        for counts in built.fair_counts:
+            ub = max(c for c, _ in counts) + max(len(lits) for _, lits in counts)
+            hi = rm.new_int_var(0, ub, "hi")
+            lo = rm.new_int_var(0, ub, "lo")
+            for c, lits in counts:
+                e = c + cp_model.LinearExpr.sum(tr(lits))
+                rm.add(hi >= e)
+                rm.add(lo <= e)
+            obj.append(w.fairness * (hi - lo))
+    if w.request and built._requests:
+        obj.append(w.request * cp_model.LinearExpr.sum(tr(built._requests)))
+    if w.change:
+        # changed call nights, and the cells a call forces off their target (each cell counted once)
+        const += w.change * built.changes_const
+        neg = [var[v.Index()] for v in built.changes_neg if v.Index() in var]
+        pos = [var[v.Index()] for v in built.changes_pos if v.Index() in var]
+        forced: dict[int, Any] = {}
+        for c_lits, cells in built.call_forces:
+            for cell in cells:
+                z = forced.get(cell.Index())
+                if z is None:
+                    z = forced[cell.Index()] = rm.new_bool_var("z")
+                for cl in tr(c_lits):
+                    rm.add_implication(cl, z)
+        const += w.change * len(neg)
+        obj.append(w.change * (cp_model.LinearExpr.sum(pos) - cp_model.LinearExpr.sum(neg)
+                               + cp_model.LinearExpr.sum(list(forced.values()))))
+    rm.minimize(cp_model.LinearExpr.sum(obj) + const)
+    solver = cp_model.CpSolver()
+    solver.parameters.max_time_in_seconds = limit
+    solver.parameters.num_workers = max(1, workers)
+    register(solver)
+    status = solver.solve(rm)
+    if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+        return None, {}
+    calls = {i: int(solver.value(v)) for i, v in var.items()}
+    if status == cp_model.OPTIMAL:
+        return int(round(solver.objective_value)), calls
+    return int(math.ceil(solver.best_objective_bound - 1e-6)), calls
+
+
+def _solve_fixed(built: _Built, collector: _Collector, fixed: dict[int, int], hint: list[int] | None,
+                 limit: float, workers: int, register: Callable[[Any], None]) -> list[int] | None:
+    """The full model with the variables of `fixed` fixed (index -> value), from `hint`; its best
+    solution (offered to the collector), or None."""
+    model = built.m.clone()
+    model.clear_hints()  # type: ignore[no-untyped-call]
+    proto = model.proto
+    for i, val in fixed.items():
+        dom = proto.variables[i].domain
+        dom.clear()
+        dom.extend((val, val))
+    if hint is not None:
+        proto.solution_hint.vars.extend(range(len(hint)))
+        proto.solution_hint.values.extend(hint)
     solver = cp_model.CpSolver()
     solver.parameters.max_time_in_seconds = limit
     solver.parameters.num_workers = max(1, workers)

@@ -286,3 +286,23 @@ def test_repair_after_an_absence_changes_the_fewest_cells() -> None:
     assert res.status == "optimal"
     assert rep.cleared == 2 and rep.refilled == 2 and rep.unfilled == 0  # S covers A's day 1
     assert {(ch.person, ch.after) for ch in rep.changes if ch.after} == {("S", "IP")}
+
+
+def test_the_call_relaxation_bounds_fairness_and_the_cells_a_call_forces_off() -> None:
+    from core.solver.residency import Weights, _Built, _call_bound
+
+    b = SnapBuilder(START, days=4)
+    people = [b.person(f"R{i}", pgy=2) for i in range(3)]
+    for p in people:
+        b.days(p, range(4), "IP")
+    snap = _with_pool(b.build())
+    problem = problem_from_snapshot(snap, 0, 3)
+    built = _Built(problem, Weights())
+    lb, calls = _call_bound(built, 10.0, 2, lambda s: None)
+    # 4 nights among 3 people: counts 2/1/1 at best (fairness 1 x 100); 4 new call nights; the calls
+    # of nights 0-2 each force the two IP cells of the next day off (night 3's next day is outside).
+    assert lb == 100 + 4 + 3 * 2
+    assert sum(calls.values()) == 4
+    r = _solve(snap)
+    assert r.status == "optimal" and r.objective == lb and r.bound == lb
+    assert r.terms["fairness"] == 1 and r.terms["changes"] == 10
