@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -139,6 +140,7 @@ class ScheduleSnapshot:
     revision: str
     person_index: dict[str, int] = field(repr=False)
     activity_index: dict[str, int] = field(repr=False)
+    partial: bool = False  # built for some people only (`person_ids`): slot-level rules need everybody
 
     # --------------------------------------------------------------------------------- shape
     @property
@@ -182,20 +184,24 @@ class ScheduleSnapshot:
         """[P, A]: may person p hold activity a (kind, PGY, credential valid anywhere in range)."""
         P, A = self.n_people, len(self.activities)
         out = np.zeros((P, A), dtype=bool)
-        creds: dict[int, set[str]] = {}
+        if P == 0 or A == 0:
+            return out
+        creds: dict[str, B] = {}  # credential -> [P] held and valid somewhere in the range
         for c in self.credentials:
             if (c.valid_from is None or c.valid_from <= self.end) and (
                 c.valid_to is None or c.valid_to >= self.start
             ):
-                creds.setdefault(c.person, set()).add(c.what)
-        for p, person in enumerate(self.people):
-            for a, act in enumerate(self.activities):
-                ok = person.kind in act.eligible_kinds
-                if ok and person.kind == "resident" and act.eligible_pgy:
-                    ok = person.pgy in act.eligible_pgy
-                if ok and act.required_credential:
-                    ok = act.required_credential in creds.get(p, set())
-                out[p, a] = ok
+                creds.setdefault(c.what, np.zeros(P, dtype=bool))[c.person] = True
+        kind = np.array([p.kind for p in self.people], dtype=object)
+        resident = kind == "resident"
+        pgy = self.pgy
+        for a, act in enumerate(self.activities):
+            ok = np.isin(kind, np.array(act.eligible_kinds, dtype=object))
+            if act.eligible_pgy:
+                ok &= ~resident | np.isin(pgy, np.array(act.eligible_pgy))
+            if act.required_credential:
+                ok &= creds.get(act.required_credential, np.zeros(P, dtype=bool))
+            out[:, a] = ok
         return out
 
     def abs_minutes(self, d: Any, minute: Any) -> Any:
@@ -232,8 +238,9 @@ def _utc_offsets(tz_name: str, start: dt.date, n_days: int) -> I32:
 
 
 def _sort_people(people: list[PersonInfo]) -> list[PersonInfo]:
-    def key(p: PersonInfo) -> tuple[int, int, str]:
-        return (KIND_CODES[p.kind], -p.pgy, p.name)
+    def key(p: PersonInfo) -> tuple[int, int, str, str]:
+        # the id breaks ties, so a snapshot of some people orders them as one of everybody does
+        return (KIND_CODES[p.kind], -p.pgy, p.name, p.id)
 
     return sorted(people, key=key)
 
@@ -256,9 +263,14 @@ _PACKED_SQL = (
 )
 
 
+def _id_filter(column: str, person_ids: tuple[str, ...] | None) -> str:
+    """`AND column IN (?, ...)` for a snapshot of some people (the ids are bound as parameters)."""
+    return "" if person_ids is None else f" AND {column} IN ({', '.join('?' * len(person_ids))})"
+
+
 def _packed_assignments(
     session: Session, start: dt.date, end: dt.date, pidx: dict[str, int], aidx: dict[str, int],
-    program_id: str,
+    program_id: str, person_ids: tuple[str, ...] | None = None,
 ) -> tuple[Any, Any, Any, Any, Any] | None:
     """(person, activity, slot, source, locked) index arrays of the assignments in [start, end], or
     None when the fast path does not apply (not SQLite, or numbers too large to pack)."""
@@ -269,7 +281,10 @@ def _packed_assignments(
     if max_activity >= (1 << _PACK_BITS_ACTIVITY):
         return None
     person_of: dict[int, int] = {}
-    for rowid, pid in connection.exec_driver_sql("SELECT rowid, id FROM person WHERE program_id = ?", (program_id,)):
+    some = person_ids or ()
+    for rowid, pid in connection.exec_driver_sql(
+        "SELECT rowid, id FROM person WHERE program_id = ?" + _id_filter("id", person_ids), (program_id, *some)
+    ):
         person_of[rowid] = pidx.get(pid, -1)
     activity_of = np.full(max_activity + 1, -1, dtype=np.int64)
     for rowid, aid in connection.exec_driver_sql("SELECT rowid, id FROM activity"):
@@ -277,7 +292,7 @@ def _packed_assignments(
     parts: list[Any] = []
     owners: list[Any] = []
     for rowid, text_ in connection.exec_driver_sql(
-        _PACKED_SQL, (start.isoformat(), start.isoformat(), end.isoformat(), program_id)
+        _PACKED_SQL + _id_filter("p.id", person_ids), (start.isoformat(), start.isoformat(), end.isoformat(), program_id, *some)
     ):
         p = person_of.get(rowid, -1)
         if not text_ or p < 0:
@@ -299,14 +314,16 @@ def _packed_assignments(
 
 
 def _listed_assignments(
-    session: Session, start: dt.date, end: dt.date, pidx: dict[str, int], aidx: dict[str, int]
+    session: Session, start: dt.date, end: dt.date, pidx: dict[str, int], aidx: dict[str, int],
+    person_ids: tuple[str, ...] | None = None,
 ) -> tuple[Any, Any, Any, Any, Any]:
     """The portable path of `_packed_assignments` (any database)."""
-    rows = session.execute(
-        select(m.Assignment.person_id, m.Assignment.date, m.Assignment.slot, m.Assignment.activity_id,
-               m.Assignment.source, m.Assignment.locked)
-        .where(m.Assignment.date >= start, m.Assignment.date <= end, m.Assignment.deleted.is_(False))
-    ).all()
+    q = select(m.Assignment.person_id, m.Assignment.date, m.Assignment.slot, m.Assignment.activity_id,
+               m.Assignment.source, m.Assignment.locked).where(
+        m.Assignment.date >= start, m.Assignment.date <= end, m.Assignment.deleted.is_(False))
+    if person_ids is not None:
+        q = q.where(m.Assignment.person_id.in_(person_ids))
+    rows = session.execute(q).all()
     pi = np.fromiter((pidx.get(r[0], -1) for r in rows), dtype=np.int64, count=len(rows))
     si = np.fromiter((2 * (r[1] - start).days + r[2] for r in rows), dtype=np.int64, count=len(rows))
     ai = np.fromiter((aidx.get(r[3], -1) for r in rows), dtype=np.int64, count=len(rows))
@@ -335,8 +352,15 @@ def build_snapshot(
     end: dt.date,
     *,
     include_archived: bool = False,
+    person_ids: Iterable[str] | None = None,
 ) -> ScheduleSnapshot:
-    """Build the snapshot of [start, end] (inclusive) in one pass of queries."""
+    """Build the snapshot of [start, end] (inclusive) in one pass of queries.
+
+    `person_ids` keeps only those people (in the order and with the rows a snapshot of everybody
+    gives them): enough for the rules of one person, which read nothing of anyone else, and much
+    less to read. Slot-level rules (supervision, capacity, coverage) need everybody.
+    """
+    some = None if person_ids is None else tuple(sorted(set(person_ids)))
     program = session.get(m.Program, program_id)
     if program is None:
         raise NotFoundError("That program does not exist in this database.")
@@ -358,7 +382,8 @@ def build_snapshot(
     for year in year_rows:
         for ry in session.execute(
             select(m.ResidentYear.person_id, m.ResidentYear.pgy)
-            .where(m.ResidentYear.academic_year_id == year.id, m.ResidentYear.deleted.is_(False))
+            .where(m.ResidentYear.academic_year_id == year.id, m.ResidentYear.deleted.is_(False),
+                   *(() if some is None else (m.ResidentYear.person_id.in_(some),)))
         ):
             pgy_by_person[ry.person_id] = ry.pgy
     q = select(m.Person.id, m.Person.name, m.Person.kind, m.Person.faculty_role, m.Person.clinic_cap_per_week).where(
@@ -366,6 +391,8 @@ def build_snapshot(
     )
     if not include_archived:
         q = q.where(m.Person.archived.is_(False))
+    if some is not None:
+        q = q.where(m.Person.id.in_(some))
     persons = []
     for row in session.execute(q):
         if row.kind == "resident" and row.id not in pgy_by_person:
@@ -380,8 +407,12 @@ def build_snapshot(
     pidx = {p.id: i for i, p in enumerate(people)}
 
     acts = []
-    for a in session.scalars(
-        select(m.Activity).where(m.Activity.program_id == program_id, m.Activity.deleted.is_(False)).order_by(m.Activity.code)
+    A_ = m.Activity
+    for a in session.execute(
+        select(A_.id, A_.code, A_.name, A_.colour, A_.category, A_.am_start, A_.pm_start, A_.am_minutes, A_.pm_minutes,
+               A_.needs_supervision, A_.provides_supervision, A_.counts_clinic_capacity, A_.is_procedure,
+               A_.is_night_float, A_.eligible_kinds, A_.eligible_pgy, A_.required_credential, A_.shed_priority)
+        .where(A_.program_id == program_id, A_.deleted.is_(False)).order_by(A_.code)
     ):
         acts.append(
             ActivityInfo(
@@ -400,9 +431,9 @@ def build_snapshot(
     codes = np.full((P, S), -1, dtype=np.int16)
     source = np.zeros((P, S), dtype=np.int8)
     locked = np.zeros((P, S), dtype=bool)
-    packed = _packed_assignments(session, start, end, pidx, aidx, program_id)
+    packed = _packed_assignments(session, start, end, pidx, aidx, program_id, some)
     if packed is None:
-        packed = _listed_assignments(session, start, end, pidx, aidx)
+        packed = _listed_assignments(session, start, end, pidx, aidx, some)
     pi, ai, si, so, lk = packed
     codes[pi, si] = ai
     source[pi, si] = so
@@ -413,7 +444,8 @@ def build_snapshot(
     call_rows = session.execute(
         select(m.CallAssignment.person_id, m.CallAssignment.date, m.CallAssignment.call_type,
                m.CallAssignment.hours_worked)
-        .where(m.CallAssignment.date >= start, m.CallAssignment.date <= end, m.CallAssignment.deleted.is_(False))
+        .where(m.CallAssignment.date >= start, m.CallAssignment.date <= end, m.CallAssignment.deleted.is_(False),
+               *(() if some is None else (m.CallAssignment.person_id.in_(some),)))
     ).all()
     for pid, day, ctype, hours in call_rows:
         p = pidx.get(pid)
@@ -430,7 +462,8 @@ def build_snapshot(
     for ab in session.execute(
         select(m.Absence.person_id, m.Absence.start_date, m.Absence.end_date, m.Absence.status,
                m.Absence.blocking, m.Absence.counts_away)
-        .where(m.Absence.start_date <= end, m.Absence.end_date >= start, m.Absence.deleted.is_(False))
+        .where(m.Absence.start_date <= end, m.Absence.end_date >= start, m.Absence.deleted.is_(False),
+               *(() if some is None else (m.Absence.person_id.in_(some),)))
     ):
         p2 = pidx.get(ab.person_id)
         if p2 is None:
@@ -460,6 +493,7 @@ def build_snapshot(
     req_max = np.full((A, S), NO_MAX, dtype=np.int16)
     weekday = np.array([(start + dt.timedelta(days=d)).weekday() for d in range(n_days)])
     dated: list[tuple[int, Any]] = []
+    selectors: dict[tuple[int | None, int], Any] = {}  # slot columns of each (weekday, slot), made once
     for r in session.execute(
         select(m.CoverageRequirement.activity_id, m.CoverageRequirement.date, m.CoverageRequirement.weekday,
                m.CoverageRequirement.slot, m.CoverageRequirement.min_count, m.CoverageRequirement.optimum,
@@ -473,11 +507,10 @@ def build_snapshot(
         if r.date is not None:
             dated.append((ai, r))
             continue
-        if r.weekday is None:
-            days_sel = np.arange(n_days)
-        else:
-            days_sel = np.nonzero(weekday == r.weekday)[0]
-        s_sel = 2 * days_sel + r.slot
+        s_sel = selectors.get((r.weekday, r.slot))
+        if s_sel is None:
+            days_sel = np.arange(n_days) if r.weekday is None else np.nonzero(weekday == r.weekday)[0]
+            s_sel = selectors[(r.weekday, r.slot)] = 2 * days_sel + r.slot
         req_min[ai, s_sel] = r.min_count
         req_opt[ai, s_sel] = r.optimum
         req_max[ai, s_sel] = min(r.max_count, NO_MAX)
@@ -497,20 +530,25 @@ def build_snapshot(
         Credential(pidx[q.person_id], q.what, q.valid_from, q.valid_to)
         for q in session.execute(
             select(m.Qualification.person_id, m.Qualification.what, m.Qualification.valid_from,
-                   m.Qualification.valid_to).where(m.Qualification.deleted.is_(False))
+                   m.Qualification.valid_to).where(
+                m.Qualification.deleted.is_(False),
+                *(() if some is None else (m.Qualification.person_id.in_(some),)))
         )
         if q.person_id in pidx
     )
     pools = tuple(
         CallPool(c.service, c.call_type, c.kind, tuple(c.eligible_pgy or ()), c.per_night)
-        for c in session.scalars(
-            select(m.CallRequirement).where(m.CallRequirement.program_id == program_id, m.CallRequirement.deleted.is_(False))
+        for c in session.execute(
+            select(m.CallRequirement.service, m.CallRequirement.call_type, m.CallRequirement.kind,
+                   m.CallRequirement.eligible_pgy, m.CallRequirement.per_night)
+            .where(m.CallRequirement.program_id == program_id, m.CallRequirement.deleted.is_(False))
         )
     )
     blocks = tuple(
         BlockSpan(b.number, (b.start_date - start).days, (b.end_date - start).days)
-        for b in session.scalars(
-            select(m.Block).where(m.Block.academic_year_id.in_([y.id for y in year_rows]), m.Block.deleted.is_(False))
+        for b in session.execute(
+            select(m.Block.number, m.Block.start_date, m.Block.end_date)
+            .where(m.Block.academic_year_id.in_([y.id for y in year_rows]), m.Block.deleted.is_(False))
             .order_by(m.Block.start_date)
         )
         if b.end_date >= start and b.start_date <= end
@@ -532,6 +570,7 @@ def build_snapshot(
         req_opt=_ro(req_opt), req_max=_ro(req_max), holiday=_ro(holiday), clinic_closed=_ro(closed),
         credentials=credentials, call_pools=pools, blocks=blocks, rules=rules, rule_set_number=rs_number,
         utc_offset=_ro(offsets), revision=hasher.hexdigest(), person_index=pidx, activity_index=aidx,
+        partial=some is not None,
     )
 
 

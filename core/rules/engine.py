@@ -655,6 +655,8 @@ def validate(
                              snap.absent[rows], snap.away[rows])
     _remember_people(snap, ctx, rows, out)
     if person_ids is None:
+        if snap.partial:
+            raise ValueError("A snapshot of some people has no slot-level rules; name the people to check.")
         cols = np.arange(snap.n_slots, dtype=np.int64)
         slot_out = _slot_violations(snap, ctx, snap.codes, cols)
         _remember_slots(snap, cols, slot_out)
@@ -665,12 +667,71 @@ def validate(
 
 
 # ------------------------------------------------------------------------------- incremental
-def check_change(snapshot: ScheduleSnapshot, change: ProposedChange) -> ChangeCheck:
+def _final_slot_edits(change: ProposedChange) -> dict[tuple[str, dt.date, int], str | None]:
+    """The assignment edits of a change, the last one winning for a slot named twice."""
+    out: dict[tuple[str, dt.date, int], str | None] = {}
+    for pid, day, slot, activity_id in change.assignments:
+        if slot not in (0, 1):
+            raise ValidationError("A slot is 0 (AM) or 1 (PM).", field="slot")
+        out[(pid, day, slot)] = activity_id
+    return out
+
+
+def _activity_code(snap: ScheduleSnapshot, activity_id: str | None) -> int:
+    if activity_id is None:
+        return -1
+    if activity_id not in snap.activity_index:
+        raise ValidationError(f"No activity with id {activity_id} in this program.", field="activity_id")
+    return snap.activity_index[activity_id]
+
+
+def _head_count_changes(
+    snap: ScheduleSnapshot, ctx: RuleContext, edits: Mapping[tuple[str, dt.date, int], str | None]
+) -> dict[tuple[dt.date, int], Counter[tuple[int, int]]]:
+    """For each edited slot, how the head counts per (group of people, activity) change.
+
+    The slot-level rules read a slot's assignments only through these counts (`_slot_violations`:
+    PGY-1, senior, faculty and other per activity), so a slot whose counts do not change (e.g. two
+    residents of one group exchanging their activities) keeps exactly the violations it had."""
+    out: dict[tuple[dt.date, int], Counter[tuple[int, int]]] = {}
+    D = snap.n_days
+    for (pid, day, slot), activity_id in edits.items():
+        d = snap.day_of(day)
+        if not 0 <= d < D:
+            raise ValidationError(f"{day.isoformat()} is outside the schedule being checked.", field="date")
+        p = snap.person_index.get(pid)
+        if p is None:
+            raise ValidationError(f"No person with id {pid} is in this schedule.", field="person_id")
+        group = int(ctx.slot_group[p])
+        counts = out.setdefault((day, slot), Counter())
+        counts[(group, _activity_code(snap, activity_id))] += 1
+        counts[(group, int(snap.codes[p, 2 * d + slot]))] -= 1
+    return out
+
+
+def changed_slot_days(snapshot: ScheduleSnapshot, change: ProposedChange) -> tuple[dt.date, ...]:
+    """The days with a slot whose head counts the change alters: the only slots the slot-level
+    rules (SUP, CAP, COV) must look at. `snapshot` needs only the people the change names."""
+    counts = _head_count_changes(snapshot, rule_context(snapshot), _final_slot_edits(change))
+    return tuple(sorted({day for (day, _slot), c in counts.items() if any(c.values())}))
+
+
+def check_change(
+    snapshot: ScheduleSnapshot, change: ProposedChange, *, slot_snapshot: ScheduleSnapshot | None = None,
+    slots: bool = True,
+) -> ChangeCheck:
     """The violations a proposed change would add and remove, writing nothing.
 
     Only the people the change names are re-checked (over the whole snapshot, so runs of windows
-    stay exact), and only the slots whose assignments change for the slot-level rules. The result
+    stay exact), and only the slots whose head counts change for the slot-level rules. The result
     equals the difference of two full validations, before and after the change.
+
+    `slot_snapshot` splits the work: the person rules then read `snapshot`, which may hold only the
+    people the change names (`build_snapshot(..., person_ids=...)`, with a window's margin on each
+    side), and the slot rules read `slot_snapshot`, which holds everybody over at least the days
+    `changed_slot_days` names (only those days, say). The result is the same as with one snapshot
+    of everybody over the margin. A partial snapshot without `slot_snapshot` is refused when some
+    slot's head counts change. `slots=False` leaves the slot-level rules out (person rules only).
     """
     snap = snapshot
     ctx = rule_context(snap)
@@ -690,22 +751,10 @@ def check_change(snapshot: ScheduleSnapshot, change: ProposedChange) -> ChangeCh
     codes1, call1, hours1 = codes0.copy(), call0.copy(), hours0.copy()
     absent1, away1 = absent0.copy(), away0.copy()
 
-    cols_set: set[int] = set()
-    slot_edits: list[tuple[int, int, int]] = []
-    for pid, day, slot, activity_id in change.assignments:
-        if slot not in (0, 1):
-            raise ValidationError("A slot is 0 (AM) or 1 (PM).", field="slot")
+    edits = _final_slot_edits(change)
+    for (pid, day, slot), activity_id in edits.items():
         s = 2 * day_index(day) + slot
-        if activity_id is None:
-            a = -1
-        else:
-            if activity_id not in snap.activity_index:
-                raise ValidationError(f"No activity with id {activity_id} in this program.", field="activity_id")
-            a = snap.activity_index[activity_id]
-        p = snap.person_index[pid]
-        codes1[local[p], s] = a
-        slot_edits.append((p, s, a))
-        cols_set.add(s)
+        codes1[local[snap.person_index[pid]], s] = _activity_code(snap, activity_id)
     for pid, day, call_type, hours in change.calls:
         d = day_index(day)
         i = local[snap.person_index[pid]]
@@ -747,18 +796,13 @@ def check_change(snapshot: ScheduleSnapshot, change: ProposedChange) -> ChangeCh
     after_by_row = _group_by_row(snap, rows, after)
     _store_content(ctx, ((_content_key(r, codes1[i], call1[i], hours1[i], absent1[i], away1[i]), after_by_row[r])
                          for i, r in enumerate(rows.tolist())))
-    cols = np.array(sorted(cols_set), dtype=np.int64)
-    if len(cols):
-        missing_cols = np.array([c for c in cols.tolist() if c not in known.slot], dtype=np.int64)
-        if len(missing_cols):
-            _remember_slots(snap, missing_cols, _slot_violations(snap, ctx, snap.codes[:, missing_cols],
-                                                                 missing_cols))
-        before += [v for c in cols.tolist() for v in known.slot[c]]
-        sc1 = snap.codes[:, cols]
-        col_of = {int(s): j for j, s in enumerate(cols.tolist())}
-        for p, s, a in slot_edits:
-            sc1[p, col_of[s]] = a
-        after += _slot_violations(snap, ctx, sc1, cols)
+
+    edited = sorted(_head_count_changes(snap, ctx, edits).items())
+    changed = [(day, slot) for (day, slot), c in edited if slots and any(c.values())]
+    if changed:
+        before_s, after_s = _slot_change(snap if slot_snapshot is None else slot_snapshot, edits, changed)
+        before += before_s
+        after += after_s
     count_before, count_after = Counter(before), Counter(after)
     key = _sort_key(snap)
     added = tuple(sorted((count_after - count_before).elements(), key=key))
@@ -767,8 +811,37 @@ def check_change(snapshot: ScheduleSnapshot, change: ProposedChange) -> ChangeCh
         added=added,
         removed=removed,
         person_ids=tuple(snap.people[int(p)].id for p in rows),
-        slots=tuple((snap.date_of(int(s) // 2), int(s) % 2) for s in cols),
+        slots=tuple(day_slot for day_slot, _c in edited),
     )
+
+
+def _slot_change(
+    snap: ScheduleSnapshot, edits: Mapping[tuple[str, dt.date, int], str | None], slots: Sequence[tuple[dt.date, int]]
+) -> tuple[list[Violation], list[Violation]]:
+    """The slot-level violations of `slots` before and after the edits, on a snapshot of everybody."""
+    if snap.partial:
+        raise ValueError("The slot-level rules need a snapshot of everybody (pass slot_snapshot).")
+    ctx = rule_context(snap)
+    D = snap.n_days
+    col_of: dict[tuple[dt.date, int], int] = {}
+    for day, slot in slots:
+        d = snap.day_of(day)
+        if not 0 <= d < D:
+            raise ValidationError(f"{day.isoformat()} is outside the schedule being checked.", field="date")
+        col_of[(day, slot)] = 2 * d + slot
+    cols = np.array(sorted(col_of.values()), dtype=np.int64)
+    known = _known(snap)
+    missing_cols = np.array([c for c in cols.tolist() if c not in known.slot], dtype=np.int64)
+    if len(missing_cols):
+        _remember_slots(snap, missing_cols, _slot_violations(snap, ctx, snap.codes[:, missing_cols], missing_cols))
+    before = [v for c in cols.tolist() for v in known.slot[c]]
+    sc1 = snap.codes[:, cols]
+    j_of = {int(s): j for j, s in enumerate(cols.tolist())}
+    for (pid, day, slot), activity_id in edits.items():
+        s = col_of.get((day, slot))
+        if s is not None:
+            sc1[snap.person_index[pid], j_of[s]] = _activity_code(snap, activity_id)
+    return before, _slot_violations(snap, ctx, sc1, cols)
 
 
 def violation_counts(violations: Sequence[Violation]) -> dict[str, int]:

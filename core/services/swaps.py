@@ -14,16 +14,18 @@ requested/accepted/approved -> declined | cancelled | expired; executed -> rolle
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from core.calendar import academic_year_of
 from core.calendar import days as date_range
 from core.errors import ConflictError, NotFoundError, ValidationError
-from core.rules.engine import ChangeCheck, ProposedChange, check_change
+from core.rules.engine import ChangeCheck, ProposedChange, changed_slot_days, check_change
+from core.rules.ruleset import RuleValues
 from core.services.base import Result, RowChange, ServiceContext, Work
 from core.services.people import get_person
 from core.services.schedule import put_call, put_slot
@@ -123,7 +125,8 @@ def _swap(session: Session, swap_id: str) -> m.SwapRequest:
 def _items(session: Session, swap_id: str) -> tuple[tuple[ShiftItem, ...], tuple[ShiftItem, ...]]:
     give: list[ShiftItem] = []
     take: list[ShiftItem] = []
-    for it in session.scalars(select(m.SwapItem).where(m.SwapItem.swap_id == swap_id, m.SwapItem.deleted.is_(False))):
+    for it in session.execute(select(m.SwapItem.side, m.SwapItem.date, m.SwapItem.slot).where(
+            m.SwapItem.swap_id == swap_id, m.SwapItem.deleted.is_(False))):
         (give if it.side == "give" else take).append(ShiftItem(it.date, it.slot))
     return tuple(sorted(give, key=_item_key)), tuple(sorted(take, key=_item_key))
 
@@ -248,17 +251,58 @@ def request_swap(
 
 
 # ---------------------------------------------------------------------------------------- check
-def _with_post_call(session: Session, giver_id: str, items: Sequence[ShiftItem]) -> tuple[ShiftItem, ...]:
+class _Held:
+    """The live assignment and call rows (plain columns) of some people over some dates, read in
+    two queries, so a check finds every item of both sides and the post-call days without a query
+    each. A lookup it does not cover falls back to `_holder_rows`."""
+
+    def __init__(self, session: Session, person_ids: Sequence[str] | None, first: dt.date, last: dt.date) -> None:
+        """`person_ids` None: everybody's rows (a few days of everybody read faster by date alone)."""
+        self.session, self.first, self.last = session, first, last
+        self.people = None if person_ids is None else frozenset(person_ids)
+        some = () if self.people is None else (m.Assignment.person_id.in_(tuple(sorted(self.people))),)
+        self.slots: dict[tuple[str, dt.date, int | None], Any] = {(r.person_id, r.date, r.slot): r for r in session.execute(
+            select(m.Assignment.person_id, m.Assignment.date, m.Assignment.slot, m.Assignment.activity_id).where(
+                *some, m.Assignment.date >= first, m.Assignment.date <= last, m.Assignment.deleted.is_(False)))}
+        some = () if self.people is None else (m.CallAssignment.person_id.in_(tuple(sorted(self.people))),)
+        self.calls: dict[tuple[str, dt.date], Any] = {(r.person_id, r.date): r for r in session.execute(
+            select(m.CallAssignment.person_id, m.CallAssignment.date, m.CallAssignment.call_type,
+                   m.CallAssignment.hours_worked).where(
+                *some, m.CallAssignment.date >= first, m.CallAssignment.date <= last,
+                m.CallAssignment.deleted.is_(False)))}
+        self._post_call: frozenset[str] | None = None
+
+    def rows(self, person_id: str, items: Sequence[ShiftItem]) -> dict[ShiftItem, Any]:
+        if (self.people is not None and person_id not in self.people) or any(
+                not self.first <= it.date <= self.last for it in items):
+            return _holder_rows(self.session, person_id, items)
+        return {it: self.calls.get((person_id, it.date)) if it.is_call else self.slots.get((person_id, it.date, it.slot))
+                for it in items}
+
+    def post_call_ids(self) -> frozenset[str]:
+        if self._post_call is None:
+            self._post_call = frozenset(self.session.scalars(select(m.Activity.id).where(m.Activity.category == "postcall")))
+        return self._post_call
+
+
+def _held_for(session: Session, person_ids: Sequence[str] | None, items: Sequence[ShiftItem]) -> _Held:
+    """Rows of these people over the items' dates and the day after the last (its post-call day)."""
+    return _Held(session, person_ids, min(i.date for i in items), max(i.date for i in items) + dt.timedelta(days=1))
+
+
+def _with_post_call(session: Session, giver_id: str, items: Sequence[ShiftItem],
+                    held: _Held | None = None) -> tuple[ShiftItem, ...]:
     """The items plus, for each call night, the giver's post-call day after it: post-call goes with
     the call (the receiver gets the rest day, the giver gets back the receiver's day)."""
     calls = [it for it in items if it.is_call]
     if not calls:
         return tuple(items)
+    held = held or _held_for(session, [giver_id], items)
     named = set(items)
     extra: list[ShiftItem] = []
     after = [ShiftItem(it.date + dt.timedelta(days=1), slot) for it in calls for slot in (0, 1)]
-    rows = _holder_rows(session, giver_id, [a for a in after if a not in named])
-    post_call_ids = set(session.scalars(select(m.Activity.id).where(m.Activity.category == "postcall")))
+    rows = held.rows(giver_id, [a for a in after if a not in named])
+    post_call_ids = held.post_call_ids()
     for it, row in rows.items():
         if row is not None and row.activity_id in post_call_ids:
             extra.append(it)
@@ -266,22 +310,26 @@ def _with_post_call(session: Session, giver_id: str, items: Sequence[ShiftItem])
 
 
 def _proposed(session: Session, swap: m.SwapRequest, counterpart_id: str, give: Sequence[ShiftItem],
-              take: Sequence[ShiftItem]) -> tuple[ProposedChange, list[str]]:
+              take: Sequence[ShiftItem], *, held: _Held | None = None,
+              names: Mapping[str, str] | None = None) -> tuple[ProposedChange, list[str]]:
     """The assignment/call moves the swap makes, and problems found on the way."""
     problems: list[str] = []
     a_id, b_id = swap.requester_id, counterpart_id
-    a_name, b_name = _name(session, a_id), _name(session, b_id)
-    give = _with_post_call(session, a_id, give)
-    take = _with_post_call(session, b_id, take)
+    names = names or {}
+    a_name = names[a_id] if a_id in names else _name(session, a_id)
+    b_name = names[b_id] if b_id in names else _name(session, b_id)
+    held = held or _held_for(session, [a_id, b_id], (*give, *take))
+    give = _with_post_call(session, a_id, give, held)
+    take = _with_post_call(session, b_id, take, held)
     both = set(give) & set(take)  # a post-call day named on both sides is exchanged once
     take = tuple(it for it in take if it not in both)
     slots: list[tuple[str, dt.date, int, str | None]] = []
     calls: list[tuple[str, dt.date, str | None, float | None]] = []
     for giver, receiver, items, gname, rname in ((a_id, b_id, give, a_name, b_name), (b_id, a_id, take, b_name, a_name)):
-        held = _holder_rows(session, giver, items)
-        theirs = _holder_rows(session, receiver, items)
+        mine = held.rows(giver, items)
+        theirs = held.rows(receiver, items)
         for it in items:
-            row, other = held[it], theirs[it]
+            row, other = mine[it], theirs[it]
             if row is None:
                 problems.append(f"{gname} no longer holds {it.label()}.")
                 continue
@@ -297,27 +345,81 @@ def _proposed(session: Session, swap: m.SwapRequest, counterpart_id: str, give: 
     return ProposedChange(assignments=tuple(slots), calls=tuple(calls)), problems
 
 
-def _snapshot_for(session: Session, program_id: str, items: Sequence[ShiftItem]) -> ScheduleSnapshot:
+def _snapshot_for(session: Session, program_id: str, items: Sequence[ShiftItem],
+                  person_ids: Sequence[str] | None = None) -> ScheduleSnapshot:
+    """The items' dates with CHECK_MARGIN_DAYS on each side (every window holding a moved shift),
+    of everybody or only of `person_ids` (enough for their own rules)."""
     first = min(i.date for i in items) - dt.timedelta(days=CHECK_MARGIN_DAYS)
     last = max(i.date for i in items) + dt.timedelta(days=CHECK_MARGIN_DAYS)
-    return build_snapshot(session, program_id, first, last)
+    return build_snapshot(session, program_id, first, last, person_ids=person_ids)
+
+
+def _covers(snap: ScheduleSnapshot, items: Sequence[ShiftItem], person_ids: Sequence[str]) -> bool:
+    return (snap.day_of(min(i.date for i in items)) >= CHECK_MARGIN_DAYS
+            and snap.day_of(max(i.date for i in items)) <= snap.n_days - 1 - CHECK_MARGIN_DAYS
+            and (not snap.partial or all(pid in snap.person_index for pid in person_ids)))
+
+
+@dataclass
+class _Shared:
+    """What the checks of one swap for many candidates share (`rank_candidates`)."""
+
+    give: tuple[ShiftItem, ...]
+    stored_take: tuple[ShiftItem, ...]
+    rules: RuleValues
+    held: _Held | None = None
+    names: Mapping[str, str] = field(default_factory=dict)
+    slot_snapshots: list[ScheduleSnapshot] = field(default_factory=list)
+
+
+def _rule_check(session: Session, program_id: str, snap: ScheduleSnapshot, change: ProposedChange,
+                slot_snapshots: list[ScheduleSnapshot]) -> ChangeCheck:
+    """The engine's incremental check. On a snapshot of the two people only, the slot-level rules
+    read a snapshot of everybody over just the days whose head counts change (none when two people
+    of one group exchange their activities); the answer is the one a snapshot of everybody gives."""
+    if not snap.partial:
+        return check_change(snap, change)
+    days = changed_slot_days(snap, change)
+    slot_snap = None
+    if days:
+        slot_snap = next((x for x in slot_snapshots if x.start <= days[0] and x.end >= days[-1]), None)
+        if slot_snap is None:
+            slot_snap = build_snapshot(session, program_id, days[0], days[-1])
+            slot_snapshots.append(slot_snap)
+    return check_change(snap, change, slot_snapshot=slot_snap)
 
 
 def check_swap_in(session: Session, ctx: ServiceContext, swap: m.SwapRequest, counterpart_id: str | None,
-                  take: Sequence[ShiftItem] | None = None, *, snapshot: ScheduleSnapshot | None = None) -> SwapCheck:
+                  take: Sequence[ShiftItem] | None = None, *, snapshot: ScheduleSnapshot | None = None,
+                  split: bool = True, shared: _Shared | None = None) -> SwapCheck:
     """Check a swap as if `counterpart_id` took it. `snapshot` (covering every moved shift with
-    CHECK_MARGIN_DAYS on each side) may be passed in when many candidates are checked at once."""
-    give, stored_take = _items(session, swap.id)
-    take = stored_take if take is None else tuple(take)
+    CHECK_MARGIN_DAYS on each side, of everybody or at least of both people) may be passed in when
+    many candidates are checked at once.
+
+    split (the default): the two people's rules are checked on a snapshot of those two only, and
+    the slot-level rules on a snapshot of the days whose head counts change; False checks on one
+    snapshot of everybody (the reference the tests compare with: both give the same answer)."""
+    if shared is None:
+        give, stored_take = _items(session, swap.id)
+        _n, rules = active_rule_set(session, swap.program_id)
+        shared = _Shared(give, stored_take, rules)
+    give = shared.give
+    take = shared.stored_take if take is None else tuple(take)
     if counterpart_id is None:
         return SwapCheck(("Nobody has taken this offer yet.",), ("Nobody has taken this offer yet.",), ())
     problems: list[str] = []
     blocking: list[str] = []
-    change, found = _proposed(session, swap, counterpart_id, give, take)
+    snap = snapshot
+    items = (*give, *take)
+    both = (swap.requester_id, counterpart_id)
+    if snap is None or not _covers(snap, items, both) or (snap.partial and not split):
+        snap = _snapshot_for(session, swap.program_id, items, both if split else None)
+    names = shared.names or {person.id: person.name for person in snap.people}
+    change, found = _proposed(session, swap, counterpart_id, give, take, held=shared.held, names=names)
     blocking += found
     problems += found
     # freeze horizon
-    _n, rules = active_rule_set(session, swap.program_id)
+    rules = shared.rules
     limit = ctx.today() + dt.timedelta(days=rules.freeze_days)
     inside = sorted({i.date for i in (*give, *take) if i.date < limit})
     if inside:
@@ -327,11 +429,6 @@ def check_swap_in(session: Session, ctx: ServiceContext, swap: m.SwapRequest, co
         problems.append(msg)
         blocking.append(msg)
     # absences and pending absences of the receiver
-    snap = snapshot
-    items = (*give, *take)
-    if snap is None or snap.day_of(min(i.date for i in items)) < CHECK_MARGIN_DAYS or \
-            snap.day_of(max(i.date for i in items)) > snap.n_days - 1 - CHECK_MARGIN_DAYS:
-        snap = _snapshot_for(session, swap.program_id, items)
     for pid, items in ((counterpart_id, give), (swap.requester_id, take)):
         p = snap.person_index.get(pid)
         if p is None:
@@ -342,7 +439,7 @@ def check_swap_in(session: Session, ctx: ServiceContext, swap: m.SwapRequest, co
         for it in items:
             if snap.absent[p, snap.day_of(it.date)]:
                 problems.append(f"{snap.people[p].name} is on approved leave on {it.date:%a %b %d}.")
-    result = check_change(snap, change)
+    result = _rule_check(session, swap.program_id, snap, change, shared.slot_snapshots)
     critical = []
     for v in result.added:
         problems.append(f"{v.message} [{v.rule}, {v.severity}]")
@@ -647,109 +744,132 @@ class Candidate:
     reasons: tuple[str, ...]
 
 
-def rank_candidates(ctx: ServiceContext, swap_id: str, *, limit: int = 10) -> list[Candidate]:
+def rank_candidates(ctx: ServiceContext, swap_id: str, *, limit: int = 10, split: bool = True) -> list[Candidate]:
     """Rank who could take a pool offer or an open shift.
 
     Order: compliant after the swap (required; others are left out), then fairness (fewest shifts
     of this kind year to date relative to their class mean), then date proximity of what they give
     back (pool), then name.
 
-    Speed: one snapshot serves every candidate. A first pass gives every eligible person the
-    offered shifts at once in one incremental check and drops those whose own duty-hour rules
-    would break (person rules are independent between people, so this is exact for them); the
-    survivors are then checked one by one, in rank order, with the full swap check (both people,
-    coverage, supervision) until `limit` compliant candidates are found.
+    Speed: candidates are taken in rank order, a few at a time. For each batch, one incremental
+    check gives all of them the offered shifts at once and drops those whose own rules would break
+    (person rules are independent between people, so this is exact for them); the others get the
+    full swap check (both people, coverage, supervision) in rank order until `limit` are found.
+    For an open shift the order needs only the offered days, so the snapshot of everybody covers
+    just those days and the day after (it also serves the slot rules), and each batch gets a
+    snapshot of its own people over the check margin. A pool offer ranks by the distance of what
+    each candidate gives back, so it reads everybody over the margin, as does `split=False`
+    (the reference path: the same answer from snapshots of everybody).
     """
 
     def run(s: Session) -> list[Candidate]:
         swap = _swap(s, swap_id)
-        give, _take = _items(s, swap.id)
-        snap = _snapshot_for(s, swap.program_id, give)
-        requester = snap.person_index.get(swap.requester_id)
+        give, stored_take = _items(s, swap.id)
+        lazy = split and swap.kind == "open_shift"
+        if lazy:
+            base = build_snapshot(s, swap.program_id, min(i.date for i in give),
+                                  max(i.date for i in give) + dt.timedelta(days=1))
+        else:
+            base = _snapshot_for(s, swap.program_id, give)
+        requester = base.person_index.get(swap.requester_id)
         if requester is None:
             return []
-        req_kind = KIND_CODES[snap.people[requester].kind]
-        kinds, pgy = snap.kind, snap.pgy
+        req_kind = KIND_CODES[base.people[requester].kind]
+        kinds, pgy = base.kind, base.pgy
         is_call = any(i.is_call for i in give)
-        counts = _year_to_date_counts(s, swap.program_id, snap, give, is_call)
-        eligible = snap.eligible()
-        held_acts = [int(snap.codes[requester, 2 * snap.day_of(i.date) + i.slot]) for i in give if i.slot is not None]
-        moved = _with_post_call(s, swap.requester_id, give)
-        pool: list[tuple[int, ShiftItem | None, int]] = []
-        for p in range(snap.n_people):
+        counts = _year_to_date_counts(s, give, is_call)
+        offered = [(base.day_of(i.date), i.is_call) for i in give]
+        held_acts = [int(base.codes[requester, 2 * base.day_of(i.date) + i.slot]) for i in give if i.slot is not None]
+        class_total: dict[tuple[int, int], int] = {}
+        class_size: dict[tuple[int, int], int] = {}
+        for q in range(base.n_people):
+            group = (int(kinds[q]), int(pgy[q]))
+            class_total[group] = class_total.get(group, 0) + counts.get(base.people[q].id, 0)
+            class_size[group] = class_size.get(group, 0) + 1
+        ranked: list[tuple[float, int, str, str, ShiftItem | None, float]] = []
+        for p in range(base.n_people):
             if p == requester or kinds[p] != req_kind:
                 continue
-            if any(a >= 0 and not eligible[p, a] for a in held_acts):
-                continue
-            if any(snap.absent[p, snap.day_of(i.date)] or (i.is_call and snap.call[p, snap.day_of(i.date)])
-                   for i in give):
+            if any(base.absent[p, d] or (call and base.call[p, d]) for d, call in offered):
                 continue
             give_back, distance = None, 0
             if swap.kind == "pool":
-                found = _nearest_give_back(snap, p, give, ctx.today())
+                found = _nearest_give_back(base, p, give, ctx.today())
                 if found is None:
                     continue
                 distance, give_back = found
-            pool.append((p, give_back, distance))
-        # first pass: every candidate receives the shifts at once; person rules are per person
-        assignments: list[tuple[str, dt.date, int, str | None]] = []
-        calls: list[tuple[str, dt.date, str | None, float | None]] = []
-        for p, _gb, _dist in pool:
-            pid = snap.people[p].id
-            for it in moved:
-                d = snap.day_of(it.date)
-                if it.is_call:
-                    ctype = {1: "in_house", 2: "home", 3: "backup"}.get(int(snap.call[requester, d]))
-                    hours = float(snap.call_hours[requester, d])
-                    calls.append((pid, it.date, ctype, None if hours != hours else hours))
-                else:
-                    assert it.slot is not None
-                    a = int(snap.codes[requester, 2 * d + it.slot])
-                    assignments.append((pid, it.date, it.slot, snap.activities[a].id if a >= 0 else None))
-        broken: set[str] = set()
-        if pool:
-            first = check_change(snap, ProposedChange(assignments=tuple(assignments), calls=tuple(calls)))
-            broken = {v.person_id for v in first.added if v.person_id and v.severity in ("critical", "high")}
-
-        def mean_of(p: int) -> float:
-            same = [q for q in range(snap.n_people) if kinds[q] == kinds[p] and pgy[q] == pgy[p]]
-            return sum(counts.get(snap.people[q].id, 0) for q in same) / max(1, len(same))
-
-        ranked = []
-        for p, give_back, distance in pool:
-            pid = snap.people[p].id
-            if pid in broken:
-                continue
-            mean = mean_of(p)
-            ranked.append((counts.get(pid, 0) - mean, distance, snap.people[p].name, p, give_back, mean))
+            person = base.people[p]
+            group = (int(kinds[p]), int(pgy[p]))
+            mean = class_total[group] / max(1, class_size[group])
+            ranked.append((counts.get(person.id, 0) - mean, distance, person.name, person.id, give_back, mean))
         ranked.sort(key=lambda r: (r[0], r[1], r[2]))
+        _n, rules = active_rule_set(s, swap.program_id)
+        held = _held_for(s, None, give)
+        names = {person.id: person.name for person in base.people}
+        shared = _Shared(give, stored_take, rules, held, names, [base] if lazy else [])
+        moved = _with_post_call(s, swap.requester_id, give, held)
         out: list[Candidate] = []
-        for _fair, distance, name, p, give_back, mean in ranked:
-            if len(out) >= limit:
-                break
-            person = snap.people[p]
-            take = (give_back,) if give_back is not None else ()
-            result = check_swap_in(s, ctx, swap, person.id, take, snapshot=snap)
-            if result.blocking or any(v.severity in ("critical", "high") for v in
-                                      (result.check.added if result.check else ())):
-                continue
-            mine = counts.get(person.id, 0)
-            reasons = [f"{mine} {'in-house calls' if is_call else 'weekend half-days'} this year (class mean {mean:.1f})"]
-            if give_back is not None:
-                reasons.append(f"gives back {give_back.label()} ({distance} days away)")
-            if result.problems:
-                reasons.append("notes: " + "; ".join(result.problems[:2]))
-            out.append(Candidate(person.id, name, True, mine, mean, give_back, distance, tuple(reasons)))
+        done, batch = 0, limit + 4
+        while done < len(ranked) and len(out) < limit:
+            part = ranked[done:done + batch]
+            done += len(part)
+            batch *= 2
+            snap = _snapshot_for(s, swap.program_id, give, [swap.requester_id, *(r[3] for r in part)]) if lazy else base
+            # qualified for what the requester holds (credentials valid over the check range)
+            eligible = snap.eligible()
+            part = [r for r in part if all(a < 0 or eligible[snap.person_index[r[3]], a] for a in held_acts)]
+            broken = _first_pass(snap, swap.requester_id, [r[3] for r in part], moved)
+            for _fair, distance, name, pid, give_back, mean in part:
+                if len(out) >= limit:
+                    break
+                if pid in broken:
+                    continue
+                take = (give_back,) if give_back is not None else ()
+                result = check_swap_in(s, ctx, swap, pid, take, snapshot=snap, split=split, shared=shared)
+                if result.blocking or any(v.severity in ("critical", "high") for v in
+                                          (result.check.added if result.check else ())):
+                    continue
+                mine = counts.get(pid, 0)
+                reasons = [f"{mine} {'in-house calls' if is_call else 'weekend half-days'} this year (class mean {mean:.1f})"]
+                if give_back is not None:
+                    reasons.append(f"gives back {give_back.label()} ({distance} days away)")
+                if result.problems:
+                    reasons.append("notes: " + "; ".join(result.problems[:2]))
+                out.append(Candidate(pid, name, True, mine, mean, give_back, distance, tuple(reasons)))
         return out
 
     return ctx.read(run)
 
 
-def _year_to_date_counts(session: Session, program_id: str, snap: ScheduleSnapshot, give: Sequence[ShiftItem],
-                         is_call: bool) -> dict[str, int]:
-    """In-house calls (or weekend half-days worked) per person from July 1 up to the offered shift."""
-    ay_start = dt.date(snap.academic_year, 7, 1)
+def _first_pass(snap: ScheduleSnapshot, requester_id: str, candidate_ids: Sequence[str],
+                moved: Sequence[ShiftItem]) -> set[str]:
+    """The candidates whose own rules (critical or high) break when each alone receives the
+    requester's shifts: one incremental check of the person rules for all of them at once."""
+    if not candidate_ids:
+        return set()
+    requester = snap.person_index[requester_id]
+    assignments: list[tuple[str, dt.date, int, str | None]] = []
+    calls: list[tuple[str, dt.date, str | None, float | None]] = []
+    for pid in candidate_ids:
+        for it in moved:
+            d = snap.day_of(it.date)
+            if it.is_call:
+                ctype = {1: "in_house", 2: "home", 3: "backup"}.get(int(snap.call[requester, d]))
+                hours = float(snap.call_hours[requester, d])
+                calls.append((pid, it.date, ctype, None if hours != hours else hours))
+            else:
+                assert it.slot is not None
+                a = int(snap.codes[requester, 2 * d + it.slot])
+                assignments.append((pid, it.date, it.slot, snap.activities[a].id if a >= 0 else None))
+    first = check_change(snap, ProposedChange(assignments=tuple(assignments), calls=tuple(calls)), slots=False)
+    return {v.person_id for v in first.added if v.person_id and v.severity in ("critical", "high")}
+
+
+def _year_to_date_counts(session: Session, give: Sequence[ShiftItem], is_call: bool) -> dict[str, int]:
+    """In-house calls (or weekend half-days worked) per person from July 1 of the offered shift's
+    academic year up to the shift."""
     last = max(i.date for i in give)
+    ay_start = dt.date(academic_year_of(last), 7, 1)
     if is_call:
         rows = session.execute(
             select(m.CallAssignment.person_id, func.count()).where(

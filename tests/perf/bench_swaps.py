@@ -1,6 +1,6 @@
 """Benchmark: ranking candidates for an open call night, and checking a week swap, on the large demo.
 
-    .venv/bin/python tests/perf/bench_swaps.py [--db FILE] [--repeat N]
+    .venv/bin/python tests/perf/bench_swaps.py [--db FILE] [--repeat N] [--reference]
 
 Not collected by pytest. Builds the large demo (or reuses --db), posts an open in-house call night
 and a week trade about two months into the year, then times `rank_candidates` and `check_swap`
@@ -47,6 +47,8 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--db", type=Path)
     ap.add_argument("--repeat", type=int, default=5)
+    ap.add_argument("--reference", action="store_true",
+                    help="also time the reference path (snapshots of everybody), alternated, as a same-run ratio")
     args = ap.parse_args()
     path = args.db or Path(tempfile.mkdtemp()) / "large.sqlite"
     fresh = not path.exists()
@@ -68,10 +70,33 @@ def main() -> None:
     give = swaps.week_shift(ctx, a, week)
     take = swaps.week_shift(ctx, b, week + dt.timedelta(days=7))
     trade = swaps.request_swap(ctx, "trade", a, give, take=take, counterpart_id=b).value
+    # the same with an intern (supervision counts PGY-1s apart): the head counts of the slots change,
+    # so the slot rules read everybody on those days too
+    c = next(wsnap.people[p].id for p in residents if wsnap.people[p].pgy == 1)
+    mixed = swaps.request_swap(ctx, "trade", a, give, take=swaps.week_shift(ctx, c, week + dt.timedelta(days=7)),
+                               counterpart_id=c).value
     ranked, walls, cpus = timed(lambda: swaps.rank_candidates(ctx, open_call.id), args.repeat)
     print(f"rank candidates, open in-house call night (large demo, {len(ranked)} shown): wall {fmt(walls)}; cpu {fmt(cpus)}")
     check, walls, cpus = timed(lambda: swaps.check_swap(ctx, trade.id), args.repeat)
     print(f"check a week trade ({len(give)} + {len(take)} items, {len(check.problems)} problems): wall {fmt(walls)}; cpu {fmt(cpus)}")
+    check, walls, cpus = timed(lambda: swaps.check_swap(ctx, mixed.id), args.repeat)
+    print(f"check a week trade with a PGY-1 ({len(check.problems)} problems): wall {fmt(walls)}; cpu {fmt(cpus)}")
+    if args.reference:
+        # The same answers from snapshots of everybody (the reference path the tests compare with).
+        def reference_check() -> swaps.SwapCheck:
+            return ctx.read(lambda s: swaps.check_swap_in(s, ctx, swaps._swap(s, trade.id), b, split=False))
+
+        for label, fast, ref in (
+            ("rank", lambda: swaps.rank_candidates(ctx, open_call.id), lambda: swaps.rank_candidates(ctx, open_call.id, split=False)),
+            ("week check", lambda: swaps.check_swap(ctx, trade.id), reference_check),
+        ):
+            f_cpu, r_cpu = [], []
+            for _ in range(args.repeat):  # alternated, so both see the same load
+                f_cpu += timed(fast, 1)[2]
+                r_cpu += timed(ref, 1)[2]
+            ratio = statistics.median(f_cpu) / statistics.median(r_cpu)
+            print(f"{label}: cpu median {statistics.median(f_cpu) * 1000:.1f} ms vs reference path "
+                  f"{statistics.median(r_cpu) * 1000:.1f} ms (ratio {ratio:.2f})")
     print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f}")
 
 
