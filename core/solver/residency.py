@@ -1040,23 +1040,27 @@ def generate(
 
     def watch() -> None:
         while not done.is_set():
-            if cancelled():
+            if not was_cancelled.is_set() and cancelled():
                 cancel_seen.append(time.monotonic())
                 was_cancelled.set()
+            if was_cancelled.is_set():
+                # Again every tick: a solver registered just before its solve() started ignores
+                # the first stop_search() (the search it stops does not exist yet).
                 for s in list(current):
                     s.stop_search()
-                return
             done.wait(0.05)
 
     watcher = threading.Thread(target=watch, name="residency-cancel-watch", daemon=True)
     watcher.start()
     status = cp_model.UNKNOWN
     solved = False
+    phases: list[str] = []
     try:
         if cancelled():
             was_cancelled.set()
         else:
             # Phase 1: the current schedule (the hint) completed into a full solution, fast.
+            phases.append("hint")
             first = _complete_hint(built, collector, start, min(5.0, max(0.5, time_limit / 4)), workers,
                                    register, was_cancelled)
             if first is not None:
@@ -1065,6 +1069,7 @@ def generate(
                 built.m.proto.solution_hint.values.extend(first)
             # Phase 2: a lower bound from the calls alone (fairness, call coverage, requests), as a cut.
             if not was_cancelled.is_set():
+                phases.append("calls")
                 lb, calls = _call_bound(built, min(10.0, max(0.5, time_limit / 6)), workers, register)
                 if lb is not None and lb > 0:
                     keys = ("coverage_min", "fairness", "requests", "changes")
@@ -1073,6 +1078,7 @@ def generate(
                     collector.on_bound(lb)
                 # the calls of the relaxation with the cells re-solved around them: a good start
                 if calls and not was_cancelled.is_set():
+                    phases.append("fixed calls")
                     better = _solve_fixed(built, collector, calls, first, min(15.0, max(0.5, time_limit / 5)),
                                           workers, register)
                     if better is not None and collector.values is better:
@@ -1085,6 +1091,7 @@ def generate(
             solved = False
             if remaining > 0.05 and not was_cancelled.is_set():
                 solver.parameters.max_time_in_seconds = remaining
+                phases.append("full")
                 register(solver)
                 status = solver.solve(built.m, collector)
                 solved = True
@@ -1110,7 +1117,7 @@ def generate(
     else:
         name = "unknown"
     stats = {"build_seconds": round(build_s, 3), "cells": len(built.x), "calls": len(built.c),
-             "solver_status": solver.status_name(status), "cancel_latency": cancel_latency}
+             "solver_status": solver.status_name(status), "cancel_latency": cancel_latency, "phases": phases}
     return _decode(built, values, name, collector, wall, was_cancelled.is_set(), stats)
 
 

@@ -1,9 +1,11 @@
 """Benchmark of the residency generator (core.solver.residency) on the demo programs.
 
     .venv/bin/python tests/perf/bench_generate.py [--size typical|large] [--block N] [--time-limit S]
+        [--db DEMO.sqlite]
 
 Builds the demo program (AY 2026) in a temporary database, loads block N (snapshot with a 28-day margin,
-rotation targets, year-to-date call counts) and generates it with 2 solver threads. Prints the time to
+rotation targets, year-to-date call counts) and generates it with 2 solver threads. `--db` uses a copy of
+a demo database made before (`rsched demo --size ... --db FILE`) instead of building one. Prints the time to
 the first schedule, the objective and bound over time (when the gap first falls under 1 %), the final
 status, the compliance engine's counts on the result, whether every preload/manual cell is unchanged,
 and the cancel latency of a second run stopped 1 s after its first schedule.
@@ -12,11 +14,14 @@ and the cancel latency of a second run stopped 1 s after its first schedule.
 from __future__ import annotations
 
 import argparse
+import shutil
 import subprocess
 import tempfile
 import threading
 import time
 from pathlib import Path
+
+from sqlalchemy import select
 
 
 def main() -> None:
@@ -24,6 +29,7 @@ def main() -> None:
     ap.add_argument("--size", default="typical", choices=("typical", "large"))
     ap.add_argument("--block", type=int, default=3)
     ap.add_argument("--time-limit", type=float, default=60.0)
+    ap.add_argument("--db", type=Path, default=None, help="an existing demo database (copied, not changed)")
     args = ap.parse_args()
 
     from core.demo import create_demo
@@ -31,18 +37,27 @@ def main() -> None:
     from core.snapshot import SOURCE_MANUAL, SOURCE_PRELOAD
     from core.solver.residency import generate, load_problem
     from core.store.db import open_database
+    from core.store.models import Program
 
     model = subprocess.run(["sh", "-c", "lscpu | grep 'Model name'"], capture_output=True, text=True).stdout.strip()
     print(f"machine: {model}; load average {open('/proc/loadavg').read().split()[:3]}")
     with tempfile.TemporaryDirectory() as tmp:
-        opened = open_database(Path(tmp) / "demo.sqlite")
+        if args.db is not None:
+            shutil.copyfile(args.db, Path(tmp) / "demo.sqlite")
+            opened = open_database(Path(tmp) / "demo.sqlite", create=False)
+            ctx = ServiceContext(opened.engine)
+            program_id = ctx.read(lambda s: s.scalars(select(Program.id)).one())
+            print(f"demo database {args.db}")
+        else:
+            opened = open_database(Path(tmp) / "demo.sqlite")
+            t = time.monotonic()
+            summary = create_demo(opened.engine, size=args.size)
+            print(f"demo {args.size}: {summary.residents} residents + {summary.faculty} faculty "
+                  f"({time.monotonic() - t:.1f} s to build)")
+            ctx = ServiceContext(opened.engine)
+            program_id = summary.program_id
         t = time.monotonic()
-        summary = create_demo(opened.engine, size=args.size)
-        print(f"demo {args.size}: {summary.residents} residents + {summary.faculty} faculty "
-              f"({time.monotonic() - t:.1f} s to build)")
-        ctx = ServiceContext(opened.engine)
-        t = time.monotonic()
-        problem = ctx.read(lambda s: load_problem(s, summary.program_id, args.block, year=2026))
+        problem = ctx.read(lambda s: load_problem(s, program_id, args.block, year=2026))
         print(f"load block {args.block}: {time.monotonic() - t:.2f} s ({problem.label})")
         trace: list[tuple[float, int, int]] = []
         r = generate(problem, time_limit=args.time_limit, workers=2,
@@ -79,8 +94,10 @@ def main() -> None:
                 threading.Timer(1.0, lambda: asked.append(time.monotonic())).start()
 
         r2 = generate(problem, time_limit=120, workers=2, progress=progress, cancelled=cancelled)
-        print(f"cancel: cancelled={r2.cancelled} found={r2.found} objective {r2.objective}; "
-              f"solver stopped {r2.stats['cancel_latency']:.3f} s after the cancel was seen")
+        latency = r2.stats["cancel_latency"]
+        print(f"cancel: cancelled={r2.cancelled} found={r2.found} objective {r2.objective}; solver stopped "
+              f"{'-' if latency is None else f'{latency:.3f}'} s after the cancel was seen")
+        print(f"load average at the end {open('/proc/loadavg').read().split()[:3]}")
         opened.engine.dispose()
 
 

@@ -306,3 +306,34 @@ def test_the_call_relaxation_bounds_fairness_and_the_cells_a_call_forces_off() -
     r = _solve(snap)
     assert r.status == "optimal" and r.objective == lb and r.bound == lb
     assert r.terms["fairness"] == 1 and r.terms["changes"] == 10
+
+
+def test_a_cancel_between_phases_skips_the_later_phases(monkeypatch: pytest.MonkeyPatch) -> None:
+    import core.solver.residency as residency
+
+    b = SnapBuilder(START, days=7)
+    people = [b.person(f"R{i}", pgy=2) for i in range(3)]
+    for p in people:
+        b.days(p, range(7), "IP")
+    snap = _with_pool(b.build())
+    asked: list[bool] = []
+    later: list[str] = []
+    real_bound = residency._call_bound
+
+    def call_bound(*args: Any, **kw: Any) -> Any:
+        out = real_bound(*args, **kw)
+        asked.append(True)  # the user cancels while the relaxation runs
+        time.sleep(0.3)  # the watcher polls every 0.05 s
+        return out
+
+    def solve_fixed(*args: Any, **kw: Any) -> Any:
+        later.append("fixed")
+        return None
+
+    monkeypatch.setattr(residency, "_call_bound", call_bound)
+    monkeypatch.setattr(residency, "_solve_fixed", solve_fixed)
+    problem = problem_from_snapshot(snap, 0, 6)
+    r = generate(problem, time_limit=30, workers=2, cancelled=lambda: bool(asked))
+    assert r.cancelled and r.found  # the completed hint of phase 1 is kept
+    assert later == []
+    assert r.stats["phases"] == ["hint", "calls"]  # neither the fixed-call solve nor the full search ran
