@@ -403,6 +403,9 @@ class ProgramSession(QObject):
     block_loaded = Signal(object)  # BlockData
     slots_changed = Signal(object, object)  # person ids, dates
     violations_changed = Signal(object, object)  # added, removed
+    # Every committed write with rows (a service write from any view, an undo, a redo): its
+    # ChangeSet. Views that show more than the block (swaps, absences) refresh themselves from it.
+    data_changed = Signal(object)
     reason_needed = Signal(object, str)  # retry(reason) callable, message
     message = Signal(str)
     error = Signal(str)
@@ -677,6 +680,8 @@ class ProgramSession(QObject):
         is the writer's result; when it was made against another block than the one shown (a
         block loaded meanwhile), the patch is worked out again here. `pending` is the pending-sync
         count the writer read after the write (None: read it on a worker)."""
+        if not changes.empty:
+            self.data_changed.emit(changes)
         if pending is None:
             self.refresh_status()
         elif self.data is not None:

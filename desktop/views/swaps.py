@@ -17,8 +17,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from PySide6.QtCore import QDate, QModelIndex, Qt
-from PySide6.QtGui import QShowEvent
+from PySide6.QtCore import QDate, QModelIndex, Qt, QTimer
+from PySide6.QtGui import QCloseEvent, QShowEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
@@ -44,6 +44,7 @@ from desktop.program import ProgramData, ProgramSession, user_message
 from desktop.views.notifications import NotificationsPanel
 
 OPEN = ("requested", "accepted", "approved")
+REFRESH_DELAY_MS = 150  # a burst of writes (a grid fill, an import) gives one refresh
 CLOSED = ("executed", "rolled_back", "declined", "cancelled", "expired")
 SHAPES = (("call", "Call night"), ("am", "Half-day (AM)"), ("pm", "Half-day (PM)"), ("day", "Day (AM + PM)"),
           ("week", "Week of service (with its calls)"))
@@ -354,6 +355,15 @@ class SwapsPage(QWidget):
         self.rollback_button.clicked.connect(self.rollback)
         self.market_view.selectionModel().currentRowChanged.connect(self._offer_changed)
         self.notifications.unread_changed.connect(self._unread)
+        # Live refresh: any committed write (this page's, another view's, an undo) reads the swaps
+        # and their checks again on a worker, a burst of writes coalesced into one read; while
+        # the page is hidden it only notes it and reads on show.
+        self._refresh_timer = QTimer(self)
+        self._refresh_timer.setSingleShot(True)
+        self._refresh_timer.setInterval(REFRESH_DELAY_MS)
+        self._refresh_timer.timeout.connect(self.reload)
+        self._stale = False
+        session.data_changed.connect(self._data_changed)
         session.opened.connect(self._opened)
         session.catalog_changed.connect(self._fill_people)
         if session.data is not None:
@@ -364,6 +374,18 @@ class SwapsPage(QWidget):
         super().showEvent(event)
         if self.data is not None:  # swaps made elsewhere (another window, rsched) show on return
             self.reload()
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        self._refresh_timer.stop()
+        super().closeEvent(event)
+
+    def _data_changed(self, _changes: Any) -> None:
+        if self.session.ctx is None or self.data is None:
+            return  # nothing shown yet: the first read follows the program's opening
+        if not self.isVisible():
+            self._stale = True  # read when shown again (showEvent)
+            return
+        self._refresh_timer.start()  # (re)started: one read after the last write of a burst
 
     def _tab(self, view: QTableView, *widgets: QWidget) -> QWidget:
         w = QWidget(self)
@@ -413,6 +435,8 @@ class SwapsPage(QWidget):
         ctx = self.session.ctx
         if ctx is None:
             return
+        self._refresh_timer.stop()
+        self._stale = False
         acting = self.acting_id
         self.session.app.workers.start("swaps", read_swaps, ctx, acting, on_finished=self._loaded,
                                        on_failed=lambda e: self.show_error(user_message(e)))
@@ -487,7 +511,8 @@ class SwapsPage(QWidget):
     def _write(self, fn: Callable[[Any], Any], text: str, done_text: Callable[[Any], str]) -> None:
         def done(result: Any) -> None:
             self.show_info(done_text(result.value))
-            self.reload()
+            if result.changes.empty:  # otherwise the session's data_changed reads them again
+                self.reload()
 
         def failed(exc: BaseException) -> bool:
             self.show_error(user_message(exc))

@@ -263,3 +263,50 @@ def test_execute_with_a_critical_problem_needs_an_override_reason(window, page, 
     qtbot.waitUntil(lambda: swaps.get_swap(ctx, sw.id).status == "executed", timeout=10_000)
     assert swaps.get_swap(ctx, sw.id).override_reason == "no other resident available"
     qtbot.waitUntil(lambda: "with an override" in page.message.text(), timeout=10_000)
+
+
+def test_page_refreshes_itself_after_writes_elsewhere_and_an_undo(window, page, qtbot, sample, monkeypatch):
+    """No Refresh click: a write made through the session by another view, an undoable schedule
+    edit and its undo each bring the page up to date, read on a worker thread; while the page is
+    hidden the writes are only noted, and it reads when shown again."""
+    import threading
+
+    import desktop.views.swaps as swaps_view
+    from core.services.schedule import CallEdit
+
+    session = window.session
+    lee, moreno = sample.residents[4], sample.residents[0]
+    act_as(page, qtbot, None)
+    threads: list[bool] = []
+    real_read = swaps_view.read_swaps
+
+    def read(*args, **kwargs):
+        threads.append(threading.current_thread() is threading.main_thread())
+        return real_read(*args, **kwargs)
+
+    monkeypatch.setattr(swaps_view, "read_swaps", read)
+    problems = lambda: page.model.data(page.model.index(0, 7))  # noqa: E731
+    # another view asks for a trade through the session
+    session.write(lambda c: swaps.request_swap(c, "trade", lee, [ShiftItem(JUL_17)], take=[ShiftItem(JUL_25)],
+                                               counterpart_id=moreno), text="Request a swap", undoable=False)
+    qtbot.waitUntil(lambda: page.model.rowCount() == 1, timeout=10_000)
+    assert problems() == "No problem found"
+    # the counterpart's call is cleared in the schedule (undoable): the row's check follows
+    session.write(lambda c: schedule.set_calls(c, [CallEdit(moreno, JUL_25, None)]), text="Clear a call")
+    qtbot.waitUntil(lambda: "no longer holds" in problems(), timeout=10_000)
+    assert session.undo_stack.canUndo()
+    session.undo_stack.undo()
+    qtbot.waitUntil(lambda: problems() == "No problem found", timeout=10_000)
+    assert threads and not any(threads)  # every read ran off the GUI thread
+
+    # hidden: a write is noted, not read; shown again: read
+    window.show_page("Schedule")
+    qtbot.waitUntil(lambda: not page.isVisible(), timeout=5_000)
+    n = len(threads)
+    session.write(lambda c: schedule.set_calls(c, [CallEdit(moreno, JUL_25, None)]), text="Clear a call")
+    qtbot.waitUntil(lambda: page._stale, timeout=10_000)
+    qtbot.wait(2 * swaps_view.REFRESH_DELAY_MS)
+    assert len(threads) == n
+    window.show_page("Swaps")
+    qtbot.waitUntil(lambda: "no longer holds" in problems(), timeout=10_000)
+    assert not page._stale
