@@ -10,10 +10,20 @@ call that night in the day's AM column (the view spans it over the PM column).
 from __future__ import annotations
 
 import datetime as dt
+import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, QSortFilterProxyModel, Qt
+from PySide6.QtCore import (
+    QAbstractTableModel,
+    QMimeData,
+    QModelIndex,
+    QPersistentModelIndex,
+    QSortFilterProxyModel,
+    Qt,
+    Signal,
+)
 from PySide6.QtGui import QColor
 
 from desktop.colours import text_colour_for
@@ -47,6 +57,9 @@ KindRole = Qt.ItemDataRole.UserRole + 8
 SHADE = QColor(128, 128, 128, 48)  # reads on light and dark palettes alike
 CALL_ROW_COLOUR = QColor(128, 128, 128, 28)
 ITEM_FLAGS = Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable  # computed once: Qt asks per cell
+# person cells can be dragged (moved or copied) and dropped on; the call rows cannot
+CELL_FLAGS = ITEM_FLAGS | Qt.ItemFlag.ItemIsDragEnabled | Qt.ItemFlag.ItemIsDropEnabled
+CELLS_MIME = "application/x-rsched-grid-cells"
 ALIGN_CENTER = int(Qt.AlignmentFlag.AlignCenter)
 _DISPLAY = Qt.ItemDataRole.DisplayRole
 _BACKGROUND = Qt.ItemDataRole.BackgroundRole
@@ -92,8 +105,59 @@ def grid_cells(snapshot: ScheduleSnapshot, first_day: int, n_days: int) -> GridC
     return GridCells(first_day, n_days, acts, locked, acts.tolist(), locked.tolist(), shaded, (texts[0], texts[1]))
 
 
+@dataclass(frozen=True)
+class DropPlan:
+    """What dropping (or pasting) grid cells does: one list of slot edits (person, date, slot,
+    activity id or None) for one service call, so the whole drop is one undoable edit. A move
+    clears the source cells that no dragged cell lands on."""
+
+    move: bool
+    edits: tuple[tuple[str, dt.date, int, str | None], ...]
+    n_cells: int
+    locked_over: int  # locked (preload / manual) target cells whose activity would change
+    locked_moved: int  # locked source cells a move would empty
+
+    @property
+    def text(self) -> str:
+        return f"{'Move' if self.move else 'Copy'} {self.n_cells} cell(s)"
+
+
+def encode_cells(cells: Sequence[tuple[int, int, str, dt.date, int, str | None, bool]],
+                 anchor: tuple[int, int] | None = None) -> QMimeData:
+    """The drag / clipboard payload of grid cells: (row, column, person id, date, slot, activity
+    id, locked) each, and the anchor cell (the one under the pointer, else the top-left) that
+    lands on the drop target."""
+    rows = sorted(set(cells))
+    if anchor is None and rows:
+        anchor = (min(r for r, *_x in rows), min(c for _r, c, *_x in rows))
+    payload = {"anchor": list(anchor or (0, 0)),
+               "cells": [[r, c, p, d.isoformat(), s, a, bool(lk)] for r, c, p, d, s, a, lk in rows]}
+    data = QMimeData()
+    data.setData(CELLS_MIME, json.dumps(payload).encode())
+    return data
+
+
+def decode_cells(data: QMimeData | None) -> tuple[tuple[int, int], list[tuple[int, int, str, dt.date, int, str | None, bool]]] | None:
+    if data is None or not data.hasFormat(CELLS_MIME):
+        return None
+    try:
+        payload = json.loads(bytes(data.data(CELLS_MIME).data()).decode())
+        anchor = (int(payload["anchor"][0]), int(payload["anchor"][1]))
+        cells = [(int(r), int(c), str(p), dt.date.fromisoformat(d), int(s), None if a is None else str(a), bool(lk))
+                 for r, c, p, d, s, a, lk in payload["cells"]]
+    except (ValueError, KeyError, TypeError, IndexError):
+        return None
+    return (anchor, cells) if cells else None
+
+
 class BlockGridModel(QAbstractTableModel):
-    """People x (days x AM/PM) of one block; see the module docstring."""
+    """People x (days x AM/PM) of one block; see the module docstring.
+
+    Drag and drop: person cells are drag- and drop-enabled; `mimeData` encodes them, and
+    `dropMimeData` works out the `DropPlan` and hands it to `drop_requested` (the model never
+    writes: the page runs the plan through the schedule service as one undoable edit)."""
+
+    drop_requested = Signal(object)  # DropPlan
 
     def __init__(self, parent: Any = None) -> None:
         super().__init__(parent)
@@ -222,7 +286,92 @@ class BlockGridModel(QAbstractTableModel):
         return 0 if parent.isValid() else self._n_cols
 
     def flags(self, index: Index) -> Qt.ItemFlag:
-        return ITEM_FLAGS if index.isValid() else Qt.ItemFlag.NoItemFlags
+        if not index.isValid():
+            return Qt.ItemFlag.NoItemFlags
+        return CELL_FLAGS if index.row() >= CALL_ROWS else ITEM_FLAGS
+
+    # ------------------------------------------------------------------------ drag and drop
+    def mimeTypes(self) -> list[str]:
+        return [CELLS_MIME]
+
+    def supportedDragActions(self) -> Qt.DropAction:
+        return Qt.DropAction.CopyAction | Qt.DropAction.MoveAction
+
+    def supportedDropActions(self) -> Qt.DropAction:
+        return Qt.DropAction.CopyAction | Qt.DropAction.MoveAction
+
+    def cells_mime(self, indexes: Sequence[Index], anchor: Index | None = None) -> QMimeData:
+        """The payload of the person cells among `indexes` (source indexes); `anchor` is the cell
+        that lands on the drop target (default: the top-left one)."""
+        cells = []
+        if self.snapshot is not None and self.cells is not None:
+            for ix in indexes:
+                cell = self.cell(ix)
+                if cell is None:
+                    continue
+                r, c = ix.row(), ix.column()
+                a = self.cells.act_rows[r - CALL_ROWS][c]
+                cells.append((r, c, *cell, self.snapshot.activities[a].id if a >= 0 else None,
+                              bool(self.cells.locked_rows[r - CALL_ROWS][c])))
+        at = (anchor.row(), anchor.column()) if anchor is not None and anchor.isValid() else None
+        if at is not None and not any((r, c) == at for r, c, *_x in cells):
+            at = None
+        return encode_cells(cells, at)
+
+    def mimeData(self, indexes: Sequence[QModelIndex]) -> QMimeData:
+        return self.cells_mime(indexes)
+
+    def drop_plan(self, data: QMimeData | None, action: Qt.DropAction, row: int, column: int) -> DropPlan | None:
+        """What dropping `data` with its anchor on (row, column) does; None when it cannot be
+        dropped there (a cell would land outside the people's rows or the block's days) or
+        changes nothing."""
+        decoded = decode_cells(data)
+        snap, cells = self.snapshot, self.cells
+        if decoded is None or snap is None or cells is None or action not in (
+                Qt.DropAction.CopyAction, Qt.DropAction.MoveAction):
+            return None
+        (ar, ac), sources = decoded
+        dr, dc = row - ar, column - ac
+        move = action == Qt.DropAction.MoveAction
+        targets: dict[tuple[str, dt.date, int], str | None] = {}
+        locked_over = 0
+        for r, c, *_x, act, _lk in sources:
+            tr, tc = r + dr, c + dc
+            if not (CALL_ROWS <= tr < self._n_rows and 0 <= tc < self._n_cols):
+                return None
+            key = self.cell(self.index(tr, tc))
+            assert key is not None
+            targets[key] = act
+            a = cells.act_rows[tr - CALL_ROWS][tc]
+            current = snap.activities[a].id if a >= 0 else None
+            if cells.locked_rows[tr - CALL_ROWS][tc] and current != act:
+                locked_over += 1
+        source_keys = {(p, d, s): lk for _r, _c, p, d, s, _a, lk in sources}
+        if set(source_keys) == set(targets) and all(
+                targets[(p, d, s)] == a for _r, _c, p, d, s, a, _lk in sources):
+            return None  # dropped where it came from
+        edits: dict[tuple[str, dt.date, int], str | None] = {}
+        locked_moved = 0
+        if move:
+            for key, lk in source_keys.items():
+                if key not in targets:
+                    edits[key] = None
+                    locked_moved += int(lk)
+        edits.update(targets)
+        return DropPlan(move, tuple((p, d, s, a) for (p, d, s), a in edits.items()), len(sources),
+                        locked_over, locked_moved)
+
+    def canDropMimeData(self, data: QMimeData, action: Qt.DropAction, row: int, column: int, parent: Index) -> bool:
+        target = parent if parent.isValid() else self.index(row, column)
+        return target.isValid() and self.drop_plan(data, action, target.row(), target.column()) is not None
+
+    def dropMimeData(self, data: QMimeData, action: Qt.DropAction, row: int, column: int, parent: Index) -> bool:
+        target = parent if parent.isValid() else self.index(row, column)
+        plan = self.drop_plan(data, action, target.row(), target.column()) if target.isValid() else None
+        if plan is None:
+            return False
+        self.drop_requested.emit(plan)
+        return True
 
     def _call_text(self, row: int, d: int) -> str:
         """Who is on call (faculty or resident row) the night of snapshot day `d` of the block."""

@@ -6,6 +6,10 @@ Editing (all through ProgramSession, which calls core.services.schedule):
   typing, the compliance engine's incremental check marks the cells and names the rule that the
   assignment would break; Enter assigns, Escape cancels;
 - Delete or Backspace clears the selected cells;
+- drag selected cells to another place in the grid: a plain drag moves them (the source cells are
+  cleared), Ctrl-drag copies them; from the keyboard, Ctrl+X / Ctrl+C then Ctrl+V at the target
+  cell. A drop or paste is one undoable edit (`BlockGridModel.drop_plan` -> `session.assign`);
+  overwriting or moving away locked (preload / manual) cells asks first;
 - the context menu assigns an activity (entries that would break a rule carry a warning and a
   tooltip naming the rule and the number), clears, or sets a resident's rotation for the block.
 """
@@ -19,6 +23,7 @@ from PySide6.QtCore import (
     QDate,
     QItemSelection,
     QItemSelectionModel,
+    QMimeData,
     QModelIndex,
     QPersistentModelIndex,
     QPoint,
@@ -31,8 +36,13 @@ from PySide6.QtGui import (
     QAction,
     QBrush,
     QColor,
+    QDrag,
+    QDragEnterEvent,
+    QDragMoveEvent,
+    QDropEvent,
     QKeyEvent,
     QKeySequence,
+    QMouseEvent,
     QPainter,
     QPaintEvent,
     QPen,
@@ -49,6 +59,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QMenu,
+    QMessageBox,
     QPushButton,
     QSplitter,
     QStyle,
@@ -64,9 +75,12 @@ from desktop.models.block_grid import (
     ALIGN_CENTER,
     CALL_ROW_COLOUR,
     CALL_ROWS,
+    CELLS_MIME,
     SHADE,
     BlockFilterProxy,
     BlockGridModel,
+    DropPlan,
+    decode_cells,
 )
 from desktop.models.violations import ViolationFilterProxy, ViolationRole, ViolationsModel
 from desktop.program import BlockData, ProgramData, ProgramSession
@@ -179,11 +193,88 @@ class CellDelegate(QStyledItemDelegate):
 
 
 class GridView(QTableView):
-    """The grid's table view: keyboard editing keys are turned into signals."""
+    """The grid's table view: keyboard editing keys are turned into signals; selected cells can be
+    dragged (plain drag moves, Ctrl-drag copies), the cell under the pointer landing on the drop
+    target. A press on a cell that is not selected still sweeps a selection (Qt would start a drag
+    of the one cell instead), so a drag starts only from inside the selection."""
 
     type_code = Signal(str)
     clear_requested = Signal()
     pick_requested = Signal()
+    cut_requested = Signal()
+    copy_requested = Signal()
+    paste_requested = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setDragDropMode(QAbstractItemView.DragDropMode.DragDrop)
+        self.setDefaultDropAction(Qt.DropAction.MoveAction)
+        self.setDragDropOverwriteMode(True)  # drop on a cell, never between rows
+        self.setDropIndicatorShown(True)
+
+    def mousePressEvent(self, event: QMouseEvent) -> None:
+        ix = self.indexAt(event.position().toPoint())
+        sm = self.selectionModel()
+        self.setDragEnabled(bool(ix.isValid() and sm is not None and sm.isSelected(ix)
+                                 and ix.flags() & Qt.ItemFlag.ItemIsDragEnabled))
+        super().mousePressEvent(event)
+
+    def startDrag(self, supportedActions: Qt.DropAction) -> None:
+        # Our own drag, not QAbstractItemView's: the payload names the cell under the pointer
+        # (the current index) as the anchor, and a finished move is not "cleared" by the view
+        # (the drop already ran the whole move as one service call).
+        proxy = self.model()
+        if not isinstance(proxy, BlockFilterProxy) or not isinstance(proxy.sourceModel(), BlockGridModel):
+            return
+        model = proxy.sourceModel()
+        assert isinstance(model, BlockGridModel)
+        indexes = [proxy.mapToSource(ix) for ix in self.selectedIndexes()
+                   if ix.flags() & Qt.ItemFlag.ItemIsDragEnabled]
+        if not indexes:
+            return
+        data = model.cells_mime(indexes, proxy.mapToSource(self.currentIndex()))
+        drag = QDrag(self)
+        drag.setMimeData(data)
+        drag.exec(supportedActions, Qt.DropAction.MoveAction)
+
+    # QAbstractItemView refuses a move onto a selected cell of its own drag and judges the drop
+    # at the point where the drag enters (here: over the dragged cells themselves); the grid asks
+    # the model at every position instead (moving a selection one slot over is a good drop).
+    def _can_drop(self, event: QDropEvent) -> QModelIndex | None:
+        ix = self.indexAt(event.position().toPoint())
+        model = self.model()
+        if ix.isValid() and model.canDropMimeData(event.mimeData(), event.dropAction(), -1, -1, ix):
+            return ix
+        return None
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
+        if event.mimeData().hasFormat(CELLS_MIME):
+            event.acceptProposedAction()
+            self.setState(QAbstractItemView.State.DraggingState)
+        else:
+            event.ignore()
+
+    def dragMoveEvent(self, event: QDragMoveEvent) -> None:
+        action = event.dropAction()
+        super().dragMoveEvent(event)  # auto-scroll near the edges, hover
+        event.setDropAction(action)
+        if self._can_drop(event) is not None:
+            event.accept()
+        else:
+            event.ignore()
+
+    def dropEvent(self, event: QDropEvent) -> None:
+        ix = self._can_drop(event)
+        action = event.dropAction()
+        if ix is not None and self.model().dropMimeData(event.mimeData(), action, -1, -1, ix):
+            event.setDropAction(action)  # not the proposed one: the drag's own default is a move
+            event.accept()
+        else:
+            event.ignore()
+        self.stopAutoScroll()
+        self.setState(QAbstractItemView.State.NoState)
+        self.viewport().update()
+
 
     def paintEvent(self, event: QPaintEvent) -> None:
         delegate = self.itemDelegate()
@@ -199,6 +290,12 @@ class GridView(QTableView):
         if key in (Qt.Key.Key_Return, Qt.Key.Key_Enter, Qt.Key.Key_F2):
             self.pick_requested.emit()
             return
+        for seq, signal in ((QKeySequence.StandardKey.Cut, self.cut_requested),
+                            (QKeySequence.StandardKey.Copy, self.copy_requested),
+                            (QKeySequence.StandardKey.Paste, self.paste_requested)):
+            if event.matches(seq):
+                signal.emit()
+                return
         text = event.text()
         mods = event.modifiers() & ~Qt.KeyboardModifier.ShiftModifier & ~Qt.KeyboardModifier.KeypadModifier
         if text and text.isalnum() and mods == Qt.KeyboardModifier.NoModifier:
@@ -268,6 +365,8 @@ class SchedulePage(QWidget):
         super().__init__(parent)
         self.session = session
         self.zoom = 1.0
+        self._clipboard: QMimeData | None = None  # cells copied or cut (Ctrl+C / Ctrl+X)
+        self._clipboard_cut = False
         self._focus_after_load: dt.date | None = None
         self._block_id: str | None = None
         self._span_days = -1
@@ -374,6 +473,11 @@ class SchedulePage(QWidget):
         self.view.type_code.connect(self.open_picker)
         self.view.pick_requested.connect(lambda: self.open_picker(""))
         self.view.clear_requested.connect(self.clear_selection)
+        self.view.cut_requested.connect(lambda: self.copy_cells(cut=True))
+        self.view.copy_requested.connect(self.copy_cells)
+        self.view.paste_requested.connect(self.paste_cells)
+        # queued: the drop event returns first (no dialog inside the drag's own event loop)
+        self.model.drop_requested.connect(self.apply_drop, Qt.ConnectionType.QueuedConnection)
         self.view.customContextMenuRequested.connect(self._context_menu)
         self.view.verticalHeader().customContextMenuRequested.connect(self._header_menu)
         self.picker.code_changed.connect(self._live_check)
@@ -585,6 +689,63 @@ class SchedulePage(QWidget):
     def clear_selection(self) -> None:
         self.assign(None)
 
+    # ------------------------------------------------------------------- move and copy cells
+    def copy_cells(self, cut: bool = False) -> bool:
+        """Ctrl+C / Ctrl+X: remember the selected person cells; Ctrl+V pastes them (a cut moves
+        them: the source cells are cleared by the paste, in the same edit)."""
+        indexes = [self.proxy.mapToSource(ix) for ix in self.view.selectionModel().selectedIndexes()]
+        data = self.model.cells_mime(indexes)
+        if decode_cells(data) is None:
+            return False
+        self._clipboard, self._clipboard_cut = data, cut
+        n = len(self.selected_cells())
+        self.session.message.emit(f"{'Cut' if cut else 'Copied'} {n} cell(s): select the target cell and press Ctrl+V.")
+        return True
+
+    def paste_cells(self) -> bool:
+        """Ctrl+V: the copied (or cut) cells with their top-left cell on the selection's top-left
+        cell (or the current cell)."""
+        if self._clipboard is None:
+            return False
+        selected = self.view.selectionModel().selectedIndexes()
+        if selected:
+            top = min(selected, key=lambda ix: (ix.row(), ix.column()))
+            target = self.proxy.mapToSource(self.proxy.index(top.row(), min(ix.column() for ix in selected)))
+        else:
+            target = self.proxy.mapToSource(self.view.currentIndex())
+        action = Qt.DropAction.MoveAction if self._clipboard_cut else Qt.DropAction.CopyAction
+        plan = self.model.drop_plan(self._clipboard, action, target.row(), target.column()) if target.isValid() else None
+        if plan is None:
+            self.session.message.emit("The cells cannot be pasted there: they would land outside the people's "
+                                      "rows or this block's days.")
+            return False
+        if self._clipboard_cut:  # a cut pastes once
+            self._clipboard, self._clipboard_cut = None, False
+        self.apply_drop(plan)
+        return True
+
+    def apply_drop(self, plan: DropPlan) -> None:
+        """Run a drop or paste through the schedule service as one undoable edit, after asking
+        when it overwrites or moves away locked (preload / manual) cells."""
+        if plan.locked_over or plan.locked_moved:
+            parts = []
+            if plan.locked_over:
+                parts.append(f"overwrites {plan.locked_over} locked cell(s)")
+            if plan.locked_moved:
+                parts.append(f"moves {plan.locked_moved} locked cell(s) away")
+            verb = "move" if plan.move else "copy"
+            if not self.confirm_locked(f"This {verb} {' and '.join(parts)} (preload or manual assignments). "
+                                       "Go ahead?"):
+                self.session.message.emit("Nothing was changed (the locked cells were kept).")
+                return
+        self.session.assign(list(plan.edits), text=plan.text)
+
+    def confirm_locked(self, message: str) -> bool:
+        answer = QMessageBox.question(self, "Locked cells", message,
+                                      QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+                                      QMessageBox.StandardButton.No)
+        return answer == QMessageBox.StandardButton.Yes
+
     def _context_menu(self, pos: QPoint) -> None:
         menu = self.build_context_menu()
         menu.exec(self.view.viewport().mapToGlobal(pos))
@@ -608,6 +769,14 @@ class SchedulePage(QWidget):
         clear.setShortcut(QKeySequence(Qt.Key.Key_Delete))
         clear.triggered.connect(self.clear_selection)
         clear.setEnabled(bool(cells))
+        for text, key, slot, enabled in (
+                ("Cut cells", QKeySequence.StandardKey.Cut, lambda: self.copy_cells(cut=True), bool(cells)),
+                ("Copy cells", QKeySequence.StandardKey.Copy, self.copy_cells, bool(cells)),
+                ("Paste cells here", QKeySequence.StandardKey.Paste, self.paste_cells, self._clipboard is not None)):
+            action = menu.addAction(text)
+            action.setShortcut(QKeySequence(key))
+            action.triggered.connect(lambda _=False, fn=slot: fn())
+            action.setEnabled(enabled)
         people = {p for p, _d, _s in cells}
         if data is not None and len(people) == 1:
             self._add_rotation_menu(menu, next(iter(people)))
