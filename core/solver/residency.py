@@ -341,6 +341,8 @@ class _Built:
         changes_neg: list[Any] = []  # change = 1 - v (the target's literal)
         changes_pos: list[Any] = []  # change = v
         changes_const = 0
+        self.target_cell: dict[int, tuple[int, int]] = {}  # target literal -> (slot, activity)
+        self.const_changes_in_slot: dict[int, int] = {}  # cells changed whatever the solution, per slot
         hint_idx: list[int] = []
         hint_val: list[int] = []
         new_bool = self.m.new_bool_var
@@ -359,10 +361,12 @@ class _Built:
             v_tgt = vars_.get(tgt)
             if v_tgt is not None:
                 changes_neg.append(v_tgt)
+                self.target_cell[v_tgt.Index()] = (s, tgt)
                 want = tgt
             else:
                 if cur_cells[i] >= 0:
                     changes_const += 1
+                    self.const_changes_in_slot[s] = self.const_changes_in_slot.get(s, 0) + 1
                 want = self.leave if absent_cells[i] else self.off
             for a, v in vars_.items():
                 hint_idx.append(v.Index())
@@ -1079,7 +1083,7 @@ def generate(
                 # the calls of the relaxation with the cells re-solved around them: a good start
                 if calls and not was_cancelled.is_set():
                     phases.append("fixed calls")
-                    better = _solve_fixed(built, collector, calls, first, min(15.0, max(0.5, time_limit / 5)),
+                    better = _solve_fixed(built, collector, calls, first, min(30.0, max(0.5, 0.4 * time_limit)),
                                           workers, register)
                     if better is not None and collector.values is better:
                         first = better
@@ -1197,12 +1201,12 @@ def _call_bound(built: _Built, limit: float, workers: int,
             obj.append(w.fairness * (hi - lo))
     if w.request and built._requests:
         obj.append(w.request * cp_model.LinearExpr.sum(tr(built._requests)))
+    forced: dict[int, Any] = {}  # target literal of a cell -> "some call forces it off"
     if w.change:
         # changed call nights, and the cells a call forces off their target (each cell counted once)
         const += w.change * built.changes_const
         neg = [var[v.Index()] for v in built.changes_neg if v.Index() in var]
         pos = [var[v.Index()] for v in built.changes_pos if v.Index() in var]
-        forced: dict[int, Any] = {}
         for c_lits, cells in built.call_forces:
             for cell in cells:
                 z = forced.get(cell.Index())
@@ -1222,9 +1226,42 @@ def _call_bound(built: _Built, limit: float, workers: int,
     if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         return None, {}
     calls = {i: int(solver.value(v)) for i, v in var.items()}
-    if status == cp_model.OPTIMAL:
-        return int(round(solver.objective_value)), calls
-    return int(math.ceil(solver.best_objective_bound - 1e-6)), calls
+    if status != cp_model.OPTIMAL:
+        return int(math.ceil(solver.best_objective_bound - 1e-6)), calls
+    lb = int(round(solver.objective_value))
+    # Among the optimal call sets, one that takes the fewest people off services that have no one
+    # to spare (the cells around the calls then need the fewest refills). Only the calls of the
+    # start change: the bound is the optimum above.
+    forced_at: dict[tuple[int, int], list[Any]] = {}
+    for i, z in forced.items():
+        s, a = built.target_cell[i]
+        forced_at.setdefault((a, s), []).append(z)
+    holders: dict[tuple[int, int], int] = {}
+    for s, a in built.target_cell.values():
+        holders[(a, s)] = holders.get((a, s), 0) + 1
+    deficits: list[Any] = []
+    for a, s, _sh in built.short_min:
+        zs = forced_at.get((a, s))
+        if not zs:
+            continue
+        spare = holders.get((a, s), 0) + int((built.const[:, s] == a).sum()) - int(built.snap.req_min[a, s])
+        if spare >= len(zs):
+            continue
+        dv = rm.new_int_var(0, len(zs), "deficit")
+        rm.add(dv >= cp_model.LinearExpr.sum(zs) - max(0, spare))
+        deficits.append(dv)
+    if not deficits:
+        return lb, calls
+    rm.add(cp_model.LinearExpr.sum(obj) + const <= lb)
+    rm.minimize(cp_model.LinearExpr.sum(deficits))
+    rm.clear_hints()  # type: ignore[no-untyped-call]
+    for i, v in var.items():
+        rm.add_hint(v, calls[i])
+    solver.parameters.max_time_in_seconds = max(0.2, limit / 3)
+    register(solver)
+    if solver.solve(rm) in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+        calls = {i: int(solver.value(v)) for i, v in var.items()}
+    return lb, calls
 
 
 def _solve_fixed(built: _Built, collector: _Collector, fixed: dict[int, int], hint: list[int] | None,
