@@ -53,6 +53,7 @@ LockedRole = Qt.ItemDataRole.UserRole + 5
 ShadedRole = Qt.ItemDataRole.UserRole + 6  # weekend or holiday
 PgyRole = Qt.ItemDataRole.UserRole + 7
 KindRole = Qt.ItemDataRole.UserRole + 8
+RuleMarkRole = Qt.ItemDataRole.UserRole + 9  # the rules the cell's current assignment breaks (text) or None
 
 SHADE = QColor(128, 128, 128, 48)  # reads on light and dark palettes alike
 CALL_ROW_COLOUR = QColor(128, 128, 128, 28)
@@ -150,6 +151,56 @@ def decode_cells(data: QMimeData | None) -> tuple[tuple[int, int], list[tuple[in
     return (anchor, cells) if cells else None
 
 
+def violation_marks(snapshot: ScheduleSnapshot, cells: GridCells, violations: Sequence[Any],
+                    prefix: str = "") -> dict[tuple[int, int], str]:
+    """(row, column) of the grid -> the rules broken there, one line each ('H80: <message with
+    the number and the limit>'), for `core.rules.engine.Violation`s. A person's violation marks
+    that person's assigned cells over its period (only those of its activity when it names one,
+    e.g. QUAL); a slot's violation without a person marks the cells of its activity in that
+    slot only when there are too many (CAP, COV above the maximum): a shortfall is not the fault
+    of the people who are there. Runs when the block or its violations change, never in paint."""
+    first, n = cells.first_day, cells.n_days
+    if n == 0:
+        return {}
+    day0 = snapshot.date_of(first)
+    acts = cells.acts
+    code_index = {a.code: i for i, a in enumerate(snapshot.activities)}
+    found: dict[tuple[int, int], list[str]] = {}
+
+    def add(p: int, c: int, text: str) -> None:
+        lines = found.setdefault((CALL_ROWS + p, c), [])
+        if text not in lines:
+            lines.append(text)
+
+    for v in violations:
+        start = v.start.date() if isinstance(v.start, dt.datetime) else v.start
+        end = v.end.date() if isinstance(v.end, dt.datetime) else v.end
+        if v.day is not None and v.slot is not None:
+            d = (v.day - day0).days
+            cols = range(2 * d + v.slot, 2 * d + v.slot + 1) if 0 <= d < n else range(0)
+        else:
+            d0, d1 = max(0, (start - day0).days), min(n - 1, (end - day0).days)
+            cols = range(2 * d0, 2 * d1 + 2) if d0 <= d1 else range(0)
+        if not cols:
+            continue
+        aidx = code_index.get(v.activity_code) if v.activity_code else None
+        text = f"{prefix}{v.rule}: {v.message}"
+        if v.person_id is not None:
+            p = snapshot.person_index.get(v.person_id)
+            if p is None:
+                continue
+            row = cells.act_rows[p]
+            for c in cols:
+                a = row[c]
+                if a >= 0 and (aidx is None or a == aidx):
+                    add(p, c, text)
+        elif aidx is not None and v.value > v.limit:
+            for c in cols:
+                for p in (acts[:, c] == aidx).nonzero()[0].tolist():
+                    add(p, c, text)
+    return {cell: "\n".join(lines) for cell, lines in found.items()}
+
+
 class BlockGridModel(QAbstractTableModel):
     """People x (days x AM/PM) of one block; see the module docstring.
 
@@ -169,6 +220,7 @@ class BlockGridModel(QAbstractTableModel):
         self._fg: list[QColor] = []
         self.codes: list[str] = []  # per activity index
         self._marks: dict[tuple[int, int], str] = {}  # (row, col) -> problem text (live check)
+        self._rule_marks: dict[tuple[int, int], str] = {}  # (row, col) -> rules the cell breaks now
         self._vheader: list[str] = []
         self._hheader: list[str] = []
         self._n_rows = 0
@@ -196,6 +248,7 @@ class BlockGridModel(QAbstractTableModel):
         self._n_rows = CALL_ROWS + snapshot.n_people if snapshot is not None else 0
         self._n_cols = 2 * n_days
         self._marks = {}
+        self._rule_marks = {}  # the page sets them again from the block's violations
         if snapshot is not None:
             if old is None or old.activities != snapshot.activities:
                 self._bg = [QColor(a.colour) for a in snapshot.activities]
@@ -247,6 +300,24 @@ class BlockGridModel(QAbstractTableModel):
     @property
     def marks(self) -> dict[tuple[int, int], str]:
         return self._marks
+
+    def set_rule_marks(self, marks: dict[tuple[int, int], str]) -> None:
+        """The cells whose current assignment breaks a rule (`violation_marks`); dataChanged per
+        row over the changed cells only."""
+        old = self._rule_marks
+        changed = {k for k in set(marks) | set(old) if marks.get(k) != old.get(k)}
+        self._rule_marks = marks
+        rows: dict[int, list[int]] = {}
+        for r, c in changed:
+            rows.setdefault(r, []).append(c)
+        for r, cs in rows.items():
+            if r < self._n_rows:
+                self.dataChanged.emit(self.index(r, min(cs)), self.index(r, max(cs)),
+                                      [Qt.ItemDataRole.ToolTipRole, RuleMarkRole])
+
+    @property
+    def rule_marks(self) -> dict[tuple[int, int], str]:
+        return self._rule_marks
 
     # ------------------------------------------------------------------------------ mapping
     def person_row(self, row: int) -> int:
@@ -431,6 +502,8 @@ class BlockGridModel(QAbstractTableModel):
             return snap.activities[a].id if a >= 0 else None
         if role == Qt.ItemDataRole.UserRole:
             return self._marks.get((row, col))
+        if role == RuleMarkRole:
+            return self._rule_marks.get((row, col))
         return None
 
     def paint_info(self, row: int, col: int) -> tuple[str, QColor | None, QColor | None, bool, bool]:
@@ -470,6 +543,8 @@ class BlockGridModel(QAbstractTableModel):
             lines.append("Holiday")
         if snap.absent[p, d]:
             lines.append("Approved absence")
+        if cell in self._rule_marks:
+            lines.append("Breaks " + self._rule_marks[cell].replace("\n", "\nBreaks "))
         if cell in self._marks:
             lines.append(self._marks[cell])
         return "\n".join(lines)

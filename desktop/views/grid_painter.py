@@ -11,7 +11,8 @@ What it paints is what `CellDelegate` paints (the delegate stays the view's dele
 view falls back to it while a drag is in progress): the activity colour with its code in black or
 white text (desktop.colours), the lock triangle of preload/manual cells, weekend/holiday shading
 of empty cells, the call rows (spanning AM + PM of each day) with who is on call, the selection
-as a translucent highlight under the text, the live check's red frames, and the grid lines.
+as a translucent highlight under the text, the red corner of cells that break a rule, the live
+check's red frames, and the grid lines.
 """
 
 from __future__ import annotations
@@ -41,6 +42,13 @@ def lock_triangle(height: int) -> QPolygon:
     """The lock mark in a cell's top-right corner, relative to (right, top) of the cell."""
     size = max(4, height // 4)
     return QPolygon([QPoint(-size, 0), QPoint(0, 0), QPoint(0, size)])
+
+
+def rule_triangle(height: int) -> QPolygon:
+    """The mark of a cell whose assignment breaks a rule: a red triangle in the top-left corner,
+    relative to (left, top) of the cell."""
+    size = max(4, height // 4)
+    return QPolygon([QPoint(0, 0), QPoint(size, 0), QPoint(0, size)])
 
 
 class GridPainter:
@@ -206,7 +214,17 @@ class GridPainter:
                     lines.extend(QLine(x + w - 1, ya, x + w - 1, yb) for c, x, w in cols if every_column or c % 2)
             painter.drawLines(lines)
 
-        # 5. the live check's marks
+        # 5. the rules the cells' assignments break (model.rule_marks), the live check's marks
+        if model._rule_marks:
+            where = {src: (y, h) for _r, src, y, h in vis_rows}
+            xs = {c: (x, w) for c, x, w in cols}
+            painter.setPen(Qt.PenStyle.NoPen)
+            painter.setBrush(QBrush(MARK_COLOUR))
+            for (row, col) in model._rule_marks:
+                if row in where and col in xs:
+                    (y, h), (x, _w) = where[row], xs[col]
+                    painter.drawPolygon(rule_triangle(h - grid).translated(x, y))
+            painter.setBrush(Qt.BrushStyle.NoBrush)
         if model._marks:
             where = {src: (y, h) for _r, src, y, h in vis_rows}
             xs = {c: (x, w) for c, x, w in cols}

@@ -81,9 +81,11 @@ from desktop.models.block_grid import (
     BlockGridModel,
     DropPlan,
     decode_cells,
+    violation_marks,
 )
 from desktop.models.violations import ViolationFilterProxy, ViolationRole, ViolationsModel
 from desktop.program import BlockData, ProgramData, ProgramSession
+from desktop.views.grid_painter import rule_triangle
 
 Edit = tuple[str, dt.date, int, str | None]
 MARK_COLOUR = QColor("#e00000")
@@ -119,6 +121,7 @@ class CellDelegate(QStyledItemDelegate):
         self._hl = QColor(0, 0, 255, 110)
         self._hl_text = QColor("white")
         self._mark_pen = QPen(MARK_COLOUR, 2)
+        self._rule_brush = QBrush(MARK_COLOUR)
         self._fg_pens: list[QPen] = []
         self._fg_brushes: list[QBrush] = []
         self._bg_brushes: list[QBrush] = []
@@ -186,6 +189,11 @@ class CellDelegate(QStyledItemDelegate):
                 painter.fillRect(rect, SHADE)
             if selected:
                 painter.fillRect(rect, self._hl)
+        if model._rule_marks and (row, col) in model._rule_marks:
+            painter.setPen(Qt.PenStyle.NoPen)
+            painter.setBrush(self._rule_brush)
+            painter.drawPolygon(rule_triangle(rect.height()).translated(rect.left(), rect.top()))
+            painter.setBrush(Qt.BrushStyle.NoBrush)
         if model._marks and (row, col) in model._marks:
             painter.setPen(self._mark_pen)
             painter.setBrush(Qt.BrushStyle.NoBrush)
@@ -523,7 +531,7 @@ class SchedulePage(QWidget):
                 continue
             fg = text_colour_for(a.colour)
             parts.append(f'<span style="background:{a.colour};color:{fg}">&nbsp;{a.code}&nbsp;</span>&nbsp;{a.name}')
-        return "Legend: " + " &nbsp; ".join(parts) + " &nbsp; ◥ = locked (preload / manual)"
+        return "Legend: " + " &nbsp; ".join(parts) + " &nbsp; ◥ = locked (preload / manual) &nbsp; red ◤ = breaks a rule (the tooltip names it)"
 
     def show_block(self, block: BlockData) -> None:
         new_block = self._block_id != block.block.id
@@ -558,12 +566,23 @@ class SchedulePage(QWidget):
             return  # another block arrived meanwhile; its own call fills the panel
         self.panel_model.set_violations(self.session.block.violations, keep=block.in_block)
         self._update_panel_title()
+        self._refresh_rule_marks()
+
+    def _refresh_rule_marks(self) -> None:
+        """Mark the cells whose assignment breaks a rule (the block's violations, kept up to date
+        by the incremental check after each edit); worked out here, never while painting."""
+        block, snap, cells = self.session.block, self.model.snapshot, self.model.cells
+        if block is None or snap is None or cells is None:
+            self.model.set_rule_marks({})
+            return
+        self.model.set_rule_marks(violation_marks(snap, cells, block.violations))
 
     def _slots_changed(self, people: set[str], dates: set[dt.date]) -> None:
         if self.session.block is not None:
             self.model.update_snapshot(self.session.block.snapshot, people, dates, self.session.block.cells)
             if self.proxy.activity_index is not None or self.proxy.rotation_people is not None:
                 self.proxy.refresh()
+            self._refresh_rule_marks()
 
     def _violations_changed(self, added: tuple[Any, ...], removed: tuple[Any, ...]) -> None:
         if self.session.block is not None:
@@ -658,8 +677,13 @@ class SchedulePage(QWidget):
         self._mark_cells(check)
 
     def _mark_cells(self, check: Any) -> None:
+        """While choosing: frame the chosen cells, and the other cells the rules the choice would
+        break cover (e.g. the rest of an 80-hour window), each with 'Would break <rule>: ...'."""
         marks: dict[tuple[int, int], str] = {}
         if check is not None and check.added:
+            if self.model.snapshot is not None and self.model.cells is not None:
+                marks.update(violation_marks(self.model.snapshot, self.model.cells, check.added,
+                                             prefix="Would break "))
             text = describe_check(check)
             for p, d, s in self.selected_cells():
                 cols = self.model.columns_of(d)
