@@ -112,16 +112,41 @@ class ResultCache:
 CACHE = ResultCache()
 
 
-def cached(analysis: str, revision: str, params: Any, compute: Callable[[], T], progress: ProgressFn) -> T:
-    """Return the cached result of `analysis` for (revision, params), computing it once."""
+_IN_FLIGHT: dict[tuple[Any, ...], threading.Event] = {}
+_IN_FLIGHT_LOCK = threading.Lock()
+
+
+def cached(analysis: str, revision: str, params: Any, compute: Callable[[], T], progress: ProgressFn,
+           cancelled: CancelledFn | None = None) -> T:
+    """Return the cached result of `analysis` for (revision, params), computing it once.
+
+    Single flight: when another thread is computing the same key (FALLBACK asks for N-1 and N-2
+    while their own workers compute them), wait for its result instead of computing it a second
+    time, polling `cancelled` every 0.05 s; if that computation fails or is cancelled, compute here.
+    """
     key = (analysis, revision, params)
-    hit = CACHE.get(key)
-    if hit is not None:
-        progress(1.0, "cached")
-        return hit  # type: ignore[no-any-return]
-    value = compute()
-    CACHE.put(key, value)
-    return value
+    while True:
+        hit = CACHE.get(key)
+        if hit is not None:
+            progress(1.0, "cached")
+            return hit  # type: ignore[no-any-return]
+        with _IN_FLIGHT_LOCK:
+            running = _IN_FLIGHT.get(key)
+            if running is None:
+                mine = _IN_FLIGHT[key] = threading.Event()
+        if running is None:
+            break
+        while not running.wait(0.05):
+            if cancelled is not None:
+                check(cancelled)
+    try:
+        value = compute()
+        CACHE.put(key, value)
+        return value
+    finally:
+        with _IN_FLIGHT_LOCK:
+            _IN_FLIGHT.pop(key, None)
+        mine.set()
 
 
 class Steps:

@@ -16,7 +16,7 @@ from core.progress import CancelledFn, ProgressFn, never, noop
 from core.resilience import n1 as n1_mod
 from core.resilience import n2 as n2_mod
 from core.resilience.common import Steps, cached
-from core.resilience.scenario import Repair, best_repair
+from core.resilience.scenario import Repair, best_repairs
 from core.snapshot import ScheduleSnapshot
 
 
@@ -53,14 +53,11 @@ def run(snapshot: ScheduleSnapshot, params: Params | None = None, *, progress: P
         scenarios += [(p.person,) for p in ranked[: params.singles]]
         if params.include_pairs:
             two = n2_mod.run(snap, cancelled=cancelled)
-            for p, q in list(zip(two.fatal_p.tolist(), two.fatal_q.tolist()))[: params.pairs]:
+            for p, q in zip(two.fatal_p[: params.pairs].tolist(), two.fatal_q[: params.pairs].tolist()):
                 scenarios.append((p, q))
         steps = Steps(len(scenarios), progress, cancelled, lo=0.5)
-        out = []
-        for sc in scenarios:
-            rep = best_repair(snap, sc, cancelled=cancelled, time_limit=params.time_limit)
-            out.append(rep)
-            steps.step(" + ".join(rep.removed))
+        out = best_repairs(snap, [(sc, None) for sc in scenarios], cancelled, time_limit=params.time_limit,
+                           on_each=lambda _i, rep: steps.step(" + ".join(rep.removed)))
         progress(1.0, "fallbacks")
         return FallbackResult(snap.revision, tuple(out))
 

@@ -129,4 +129,4 @@ def run(snapshot: ScheduleSnapshot, params: Params | None = None, *, progress: P
             engine_calls=availability(snap).engine_calls,
         )
 
-    return cached("n1", snapshot.revision, params, compute, progress)
+    return cached("n1", snapshot.revision, params, compute, progress, cancelled)

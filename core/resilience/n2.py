@@ -53,9 +53,10 @@ class N2Result:
         return len(self.fatal_p)
 
     def fatal_pairs(self, limit: int | None = None) -> list[tuple[str, str, int]]:
-        rows = zip(self.fatal_p.tolist(), self.fatal_q.tolist(), self.fatal_unfilled.tolist())
+        k = len(self.fatal_p) if limit is None else limit  # the GUI asks for the first 500 of thousands
+        rows = zip(self.fatal_p[:k].tolist(), self.fatal_q[:k].tolist(), self.fatal_unfilled[:k].tolist())
         out = [(self.names[p], self.names[q], int(u)) for p, q, u in rows]
-        return out if limit is None else out[:limit]
+        return out
 
 
 _WORKER_MODEL: RefillModel | None = None
@@ -127,7 +128,7 @@ def run(snapshot: ScheduleSnapshot, params: Params | None = None, *, progress: P
             n_decomposed=len(iu) - len(pairs), processes=n_proc,
         )
 
-    return cached("n2", snapshot.revision, params, compute, progress)
+    return cached("n2", snapshot.revision, params, compute, progress, cancelled)
 
 
 def _solve_parallel(model: RefillModel, pairs: NDArray[np.int64], params: Params, n_proc: int,

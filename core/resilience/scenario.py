@@ -148,43 +148,130 @@ def repair(snap: ScheduleSnapshot, removed: Sequence[int], days: tuple[int, int]
     return result, ev, out, model
 
 
-def best_repair(snap: ScheduleSnapshot, removed: Sequence[int], days: tuple[int, int] | None = None,
-                cancelled: Any = None, *, time_limit: float = 5.0) -> Repair:
-    """The solver's repair of the event; the greedy one only when CP-SAT found nothing better in time.
+ISOLATE_PEOPLE = 60  # programs this large build the solver's model in a separate process
 
-    CP-SAT runs in a plain Python thread (its search threads calling back into a Qt pool thread
-    crashed the process, see docs/development.md); this thread waits for it, polling `cancelled`
-    (the solver itself polls it every 0.05 s and stops), and raises `Cancelled` when asked to stop.
+
+def best_repair(snap: ScheduleSnapshot, removed: Sequence[int], days: tuple[int, int] | None = None,
+                cancelled: Any = None, *, time_limit: float = 5.0, isolate: bool | None = None) -> Repair:
+    """The solver's repair of the event; the greedy one only when CP-SAT found nothing better in time."""
+    return best_repairs(snap, [(removed, days)], cancelled, time_limit=time_limit, isolate=isolate)[0]
+
+
+def best_repairs(snap: ScheduleSnapshot, scenarios: Sequence[tuple[Sequence[int], tuple[int, int] | None]],
+                 cancelled: Any = None, *, time_limit: float = 5.0, isolate: bool | None = None,
+                 on_each: Any = None) -> list[Repair]:
+    """`best_repair` of each (removed, days) scenario; `on_each(i, repair)` after each one.
+
+    Where CP-SAT runs: building its model is seconds of pure Python on a large program, and in a
+    desktop that would hold the GIL (and trigger full garbage collections of hundreds of ms) against
+    the GUI thread. So from `ISOLATE_PEOPLE` people on (or with `isolate=True`) the solver runs in one
+    spawned process for all the scenarios, which a cancel terminates at once; below it, in a plain
+    Python thread here (its search threads calling back into a Qt pool thread crashed the process,
+    see docs/development.md). Either way `cancelled` is polled every 0.05 s and `Cancelled` raised.
     """
+    from core.errors import Cancelled
+
+    stop = cancelled or (lambda: False)
+    if isolate is None:
+        isolate = snap.n_people >= ISOLATE_PEOPLE
+    out: list[Repair] = []
+
+    def finish(i: int, answer: Repair | None) -> None:
+        removed, days = scenarios[i]
+        greedy = repair(snap, removed, days, cancelled)[0]
+        best = answer if answer is not None and (answer.unfilled, answer.n_changes) <= (
+            greedy.unfilled, greedy.n_changes) else greedy
+        out.append(best)
+        if on_each is not None:
+            on_each(i, best)
+
+    if isolate:
+        from contextlib import closing
+
+        with closing(_solve_in_process(snap, scenarios, stop, time_limit)) as answers_in_order:
+            for i, answer in answers_in_order:
+                finish(i, answer)
+        return out
     import threading
 
+    for i, (removed, days) in enumerate(scenarios):
+        box: dict[str, Any] = {}
+
+        def body(removed: Sequence[int] = removed, days: tuple[int, int] | None = days,
+                 box: dict[str, Any] = box) -> None:
+            try:
+                box["value"] = _solver_answer(snap, removed, days, stop, time_limit)
+            except BaseException as exc:  # noqa: BLE001 - re-raised below, on the caller's thread
+                box["error"] = exc
+
+        thread = threading.Thread(target=body, name="resilience-repair", daemon=True)
+        thread.start()
+        while thread.is_alive():
+            thread.join(0.05)
+            if stop():
+                thread.join(1.0)  # the solver stops within its 0.05 s poll; do not wait on it longer
+                raise Cancelled("The computation was cancelled.")
+        if "error" in box:
+            raise box["error"]
+        finish(i, box["value"])
+    return out
+
+
+def _solver_answer(snap: ScheduleSnapshot, removed: Sequence[int], days: tuple[int, int] | None,
+                   stop: Any, time_limit: float) -> Repair | None:
+    """The CP-SAT repair, or None when it found nothing (or the model cannot describe the program)."""
     from core.errors import Cancelled
     from core.solver.repair import repair as solver_repair
 
-    stop = cancelled or (lambda: False)
-    out: dict[str, Any] = {}
-
-    def body() -> None:
-        try:
-            out["value"] = solver_repair(snap, removed, days, stop, time_limit=time_limit)
-        except BaseException as exc:  # noqa: BLE001 - re-raised below, on the caller's thread
-            out["error"] = exc
-
-    thread = threading.Thread(target=body, name="resilience-repair", daemon=True)
-    thread.start()
-    while thread.is_alive():
-        thread.join(0.05)
-        if stop():
-            thread.join(1.0)  # the solver stops within its 0.05 s poll; do not wait on it longer
-            raise Cancelled("The computation was cancelled.")
-    if isinstance(out.get("error"), ValidationError):  # a program the model cannot describe (no OFF activity)
-        return repair(snap, removed, days, cancelled)[0]
-    if "error" in out:
-        raise out["error"]
-    rep, _ev, result = out["value"]
+    try:
+        rep, _ev, result = solver_repair(snap, removed, days, stop, time_limit=time_limit)
+    except ValidationError:  # a program the model cannot describe (no OFF activity)
+        return None
     if result.cancelled:
         raise Cancelled("The computation was cancelled.")
-    greedy = repair(snap, removed, days, cancelled)[0]
-    if result.found and (rep.unfilled, rep.n_changes) <= (greedy.unfilled, greedy.n_changes):
-        return rep  # type: ignore[no-any-return]
-    return greedy
+    return rep if result.found else None
+
+
+def _solve_in_process(snap: ScheduleSnapshot, scenarios: Sequence[tuple[Sequence[int], tuple[int, int] | None]],
+                      stop: Any, time_limit: float) -> Any:
+    """Yield (index, answer) as the child process reports each scenario; terminate it on a cancel."""
+    import multiprocessing
+
+    from core.errors import Cancelled
+
+    ctx = multiprocessing.get_context("spawn")
+    recv, send = ctx.Pipe(duplex=False)
+    plain = [(tuple(int(p) for p in removed), days) for removed, days in scenarios]
+    proc = ctx.Process(target=_child, args=(send, snap, plain, time_limit), name="resilience-repair", daemon=True)
+    proc.start()
+    send.close()
+    try:
+        got = 0
+        while got < len(plain):
+            if stop():
+                raise Cancelled("The computation was cancelled.")
+            if not recv.poll(0.05):
+                if not proc.is_alive() and not recv.poll(0):
+                    raise RuntimeError("The repair process ended without an answer.")
+                continue
+            kind, i, value = recv.recv()
+            if kind == "error":
+                raise value
+            got += 1
+            yield i, value
+    finally:
+        if proc.is_alive():
+            proc.terminate()
+        proc.join(1.0)
+        recv.close()
+
+
+def _child(conn: Any, snap: ScheduleSnapshot, scenarios: list[tuple[tuple[int, ...], tuple[int, int] | None]],
+           time_limit: float) -> None:
+    """The spawned process: solve each scenario and send ("ok", i, answer) or ("error", i, exception)."""
+    for i, (removed, days) in enumerate(scenarios):
+        try:
+            conn.send(("ok", i, _solver_answer(snap, removed, days, lambda: False, time_limit)))
+        except Exception as exc:  # noqa: BLE001 - reported to the parent
+            conn.send(("error", i, exc))
+    conn.close()

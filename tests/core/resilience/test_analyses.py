@@ -324,3 +324,56 @@ def test_results_are_cached_by_revision() -> None:
     first = util.run(snap)
     assert util.run(snap) is first
     assert util.run(snap, util.Params(faculty_week_hours=40)) is not first
+
+
+def test_solver_repair_in_a_separate_process_and_its_cancel() -> None:
+    """The large-program path (the solver in a spawned process) answers like the in-thread one, and a
+    cancel terminates it."""
+    from core.errors import Cancelled
+    from core.resilience.scenario import best_repair, best_repairs
+
+    snap = chain_service().snapshot()
+    here = best_repair(snap, [0], isolate=False)
+    seen: list[int] = []
+    (apart,) = best_repairs(snap, [([0], None)], isolate=True, on_each=lambda i, _r: seen.append(i))
+    assert seen == [0]
+    assert apart.method == "cp-sat" and apart.changes == here.changes and apart.n_changes == 12
+    calls = [0]
+
+    def cancel_after_start() -> bool:
+        calls[0] += 1
+        return calls[0] > 2
+
+    with pytest.raises(Cancelled):
+        best_repair(snap, [0], isolate=True, cancelled=cancel_after_start)
+
+
+def test_cache_computes_a_result_once_when_two_threads_ask_for_it() -> None:
+    """FALLBACK asks for N-2 while N-2's own worker computes it: the second caller waits for that
+    result (polling its cancel) instead of running the whole N-2 a second time."""
+    import threading
+
+    from core.progress import noop
+    from core.resilience.common import cached
+
+    CACHE.clear()
+    calls: list[int] = []
+    waiting = threading.Event()
+
+    def compute() -> str:
+        calls.append(1)
+        waiting.wait(5)  # returns once the second caller waits on this computation
+        return "result"
+
+    def second_cancel() -> bool:
+        waiting.set()
+        return False
+
+    out: list[str] = []
+    first = threading.Thread(target=lambda: out.append(cached("t", "rev", None, compute, noop)))
+    first.start()
+    while not calls:
+        threading.Event().wait(0.01)
+    out.append(cached("t", "rev", None, compute, noop, second_cancel))
+    first.join(5)
+    assert out == ["result", "result"] and calls == [1]
