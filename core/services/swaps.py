@@ -910,18 +910,122 @@ def _nearest_give_back(snap: ScheduleSnapshot, p: int, give: Sequence[ShiftItem]
     return best
 
 
+def _can_take(session: Session, ctx: ServiceContext, swap: m.SwapRequest, person_id: str) -> bool:
+    """May this person take this open offer: what ranking requires of a candidate. Eligible (the
+    requester's kind, qualified for what they hold, not absent or on call then, for a pool offer
+    a shift of the same kind to give back) and compliant after the swap (nothing blocking, no
+    critical or high violation added, checked for both people)."""
+    if swap.kind not in ("pool", "open_shift") or swap.status != "requested" or person_id == swap.requester_id:
+        return False
+    expires = _aware(swap.expires_at)
+    if expires is not None and ctx.clock() >= expires:
+        return False
+    give, stored_take = _items(session, swap.id)
+    if not give:
+        return False
+    snap = _snapshot_for(session, swap.program_id, give, (swap.requester_id, person_id))
+    r, p = snap.person_index.get(swap.requester_id), snap.person_index.get(person_id)
+    if r is None or p is None or snap.people[p].kind != snap.people[r].kind:
+        return False
+    eligible = snap.eligible()
+    for i in give:
+        d = snap.day_of(i.date)
+        if snap.absent[p, d] or (i.is_call and snap.call[p, d]):
+            return False
+        if i.slot is not None:
+            a = int(snap.codes[r, 2 * d + i.slot])
+            if a >= 0 and not eligible[p, a]:
+                return False
+    take: tuple[ShiftItem, ...] = ()
+    if swap.kind == "pool":
+        found = _nearest_give_back(snap, p, give, ctx.today())
+        if found is None:
+            return False
+        take = (found[1],)
+    _n, rules = active_rule_set(session, swap.program_id)
+    try:
+        result = check_swap_in(session, ctx, swap, person_id, take, snapshot=snap,
+                               shared=_Shared(give, stored_take, rules))
+    except ValidationError:
+        return False
+    return not result.blocking and not any(
+        v.severity in ("critical", "high") for v in (result.check.added if result.check else ()))
+
+
 def open_offers_for(ctx: ServiceContext, person_id: str) -> list[SwapRecord]:
-    """Open pool offers and open shifts this person could take (the marketplace's "only what I can take")."""
-    offers = [s for s in list_swaps(ctx, statuses=("requested",), kinds=("pool", "open_shift")) if s.requester_id != person_id]
-    out = []
-    for sw in offers:
-        try:
-            res = check_swap(ctx, sw.id, counterpart_id=person_id) if sw.kind == "open_shift" else None
-        except ValidationError:
-            continue
-        if res is None or not res.blocking and not res.critical:
-            out.append(sw)
-    return out
+    """Open pool offers and open shifts this person could take (`_can_take`): the marketplace's
+    "only what I can take" and the "an offer you can take" notices."""
+    offers = [s for s in list_swaps(ctx, statuses=("requested",), kinds=("pool", "open_shift"))
+              if s.requester_id != person_id]
+
+    def takeable(swap_id: str) -> bool:
+        return ctx.read(lambda s: _can_take(s, ctx, _swap(s, swap_id), person_id))
+
+    return [sw for sw in offers if takeable(sw.id)]
+
+
+OFFER_NOTICE = "offer_available"
+
+
+@dataclass(frozen=True)
+class OfferNotices:
+    """What `sync_offer_notices` would change: notices to add (swap id, text) and unread ones to
+    drop (offers no longer open to the person); read ones stay as they were read."""
+
+    add: tuple[tuple[str, str], ...] = ()
+    drop: tuple[str, ...] = ()
+
+    @property
+    def empty(self) -> bool:
+        return not self.add and not self.drop
+
+
+def offer_notice_changes(ctx: ServiceContext, person_id: str) -> OfferNotices:
+    """Compare the person's "an offer you can take" notices with the offers they can take now (read only)."""
+    takeable = open_offers_for(ctx, person_id)
+
+    def run(s: Session) -> OfferNotices:
+        have = {n.ref: n for n in s.scalars(select(m.Notification).where(
+            m.Notification.person_id == person_id, m.Notification.kind == OFFER_NOTICE))}
+        add = []
+        for sw in takeable:
+            if sw.id not in have:
+                what = ", ".join(i.label() for i in sw.give)
+                how = "in exchange for a shift of yours" if sw.kind == "pool" else "as an open shift"
+                add.append((sw.id, f"{_name(s, sw.requester_id)} offers {what} {how}: you can take it."))
+        ids = {sw.id for sw in takeable}
+        drop = [n.id for ref, n in have.items() if ref not in ids and not n.read]
+        return OfferNotices(tuple(add), tuple(drop))
+
+    return ctx.read(run)
+
+
+def apply_offer_notices(ctx: ServiceContext, person_id: str, changes: OfferNotices) -> Result[int]:
+    """Write what `offer_notice_changes` found (one notice per offer and person, never twice)."""
+
+    def run(work: Work) -> int:
+        s = work.session
+        have = set(s.scalars(select(m.Notification.ref).where(
+            m.Notification.person_id == person_id, m.Notification.kind == OFFER_NOTICE)))
+        n = 0
+        for swap_id, text in changes.add:
+            if swap_id not in have:
+                _notify(work, person_id, OFFER_NOTICE, text, swap_id)
+                n += 1
+        for notice_id in changes.drop:
+            row = s.get(m.Notification, notice_id)
+            if row is not None and not row.read:
+                s.delete(row)
+        return n
+
+    return ctx.write("offer_notices", run, entity="notification")
+
+
+def sync_offer_notices(ctx: ServiceContext, person_id: str) -> int:
+    """Bring the person's "an offer you can take" notices up to date; the number added. Writes
+    (and audits) only when something changes."""
+    changes = offer_notice_changes(ctx, person_id)
+    return 0 if changes.empty else apply_offer_notices(ctx, person_id, changes).value
 
 
 def date_span(items: Sequence[ShiftItem]) -> list[dt.date]:

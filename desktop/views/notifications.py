@@ -1,7 +1,9 @@
-"""What needs the user: an in-app list of their notices (a request made to them, an approval
-waiting, a swap accepted, executed or rolled back...), read/unread kept per person in the
-database (core.services.swaps.notifications / mark_read), the unread count for the status bar,
-and a desktop notification through the system tray when the window is in the background.
+"""What needs the user: an in-app list of their notices (a request made to them, an offer they
+can take, an approval waiting, a swap accepted, executed or rolled back...), read/unread kept per
+person in the database (core.services.swaps.notifications / mark_read), the unread count for the
+status bar, and a desktop notification through the system tray when the window is in the
+background. "An offer you can take" notices (one per open offer the person is eligible for and
+compliant to take, as the marketplace's filter decides) are brought up to date on every load.
 
 `person_id` None is the coordinators' queue (the notices addressed to no one person).
 """
@@ -89,14 +91,28 @@ class NotificationsPanel(QWidget):
         from core.services import swaps
 
         pid = self.person_id
-        self.session.app.workers.start(
-            "notices", lambda **_: (pid, swaps.notifications(ctx, pid)), on_finished=self._loaded,
-            on_failed=lambda e: self.title.setText(user_message(e)))
 
-    def _loaded(self, result: tuple[str | None, list[Any]]) -> None:
-        pid, notices = result
+        def read(**_: Any) -> tuple[str | None, list[Any], Any]:
+            # A person's "an offer you can take" notices follow the open offers: worked out here
+            # (a read), written on the writer pool only when something changes.
+            changes = swaps.offer_notice_changes(ctx, pid) if pid is not None else None
+            return pid, swaps.notifications(ctx, pid), changes
+
+        self.session.app.workers.start("notices", read, on_finished=self._loaded,
+                                       on_failed=lambda e: self.title.setText(user_message(e)))
+
+    def _loaded(self, result: tuple[str | None, list[Any], Any]) -> None:
+        pid, notices, changes = result
         if pid != self.person_id:  # the acting person changed meanwhile
             return
+        ctx = self.session.ctx
+        if changes is not None and not changes.empty and pid is not None and ctx is not None:
+            from core.services import swaps
+
+            # Notices only (no rows of the schedule): not on the undo stack, no data_changed.
+            self.session.app.workers.start(
+                "", lambda **_: swaps.apply_offer_notices(ctx, pid, changes), writer=True,
+                on_finished=lambda _r: self.reload(), on_failed=lambda e: self.title.setText(user_message(e)))
         fresh = [n for n in notices if not n.read and self._seen is not None and n.id not in self._seen]
         self._seen = {n.id for n in notices}
         if not self.model.rows:

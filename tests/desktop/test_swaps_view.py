@@ -310,3 +310,40 @@ def test_page_refreshes_itself_after_writes_elsewhere_and_an_undo(window, page, 
     window.show_page("Swaps")
     qtbot.waitUntil(lambda: "no longer holds" in problems(), timeout=10_000)
     assert not page._stale
+
+
+def test_an_offer_i_can_take_is_a_notice_and_the_filter_agrees(window, page, qtbot, sample):
+    """One notice per open offer the acting person is eligible for and compliant to take, unread
+    until marked, theirs alone; "only what I can take" shows exactly those offers."""
+    from desktop.models.records import RecordRole
+
+    ctx = window.session.ctx
+    r = sample.residents
+    takeable = swaps.request_swap(ctx, "open_shift", r[4], [ShiftItem(JUL_17)]).value
+    other = swaps.request_swap(ctx, "open_shift", r[0], [ShiftItem(JUL_13)]).value
+    assert [o.id for o in swaps.open_offers_for(ctx, r[1])] == [takeable.id]  # the second breaks a rule for them
+    act_as(page, qtbot, r[1])
+    panel = page.notifications
+    offers = lambda: [n for n in panel.model.rows if n.kind == swaps.OFFER_NOTICE]  # noqa: E731
+    qtbot.waitUntil(lambda: len(offers()) == 1, timeout=10_000)
+    notice = offers()[0]
+    assert notice.ref == takeable.id and not notice.read and "you can take it" in notice.text
+    assert panel.model.unread >= 1 and "Notifications (" in page.tabs.tabText(4)
+    qtbot.waitUntil(lambda: page.market_proxy.rowCount() == 2, timeout=10_000)
+    page.only_mine.setChecked(True)
+    assert page.market_proxy.rowCount() == 1 and page.data.can_take == {takeable.id}
+    assert page.market_proxy.data(page.market_proxy.index(0, 0), RecordRole).id == takeable.id
+    assert other.id not in page.data.can_take
+    # marked read: it stays read on the next load and is not added again
+    panel.view.selectRow(panel.model.rows.index(notice))
+    panel.mark_button.click()
+    qtbot.waitUntil(lambda: offers() and offers()[0].read, timeout=10_000)
+    panel.reload()
+    qtbot.wait(300)
+    assert [(n.ref, n.read) for n in offers()] == [(takeable.id, True)]
+    # another person who can take neither has no such notice
+    act_as(page, qtbot, r[2])
+    qtbot.waitUntil(lambda: panel.person_id == r[2] and page.data.acting == r[2], timeout=10_000)
+    qtbot.wait(300)
+    assert offers() == [] and page.data.can_take == frozenset()
+    assert [n.read for n in swaps.notifications(ctx, r[1]) if n.kind == swaps.OFFER_NOTICE] == [True]

@@ -331,3 +331,37 @@ def test_post_call_day_moves_with_the_call_night(ctx, team):
     assert fri[(lee.id, 0)] == team["wards"].id  # Lee takes Park's Friday back
     swaps.rollback_swap(ctx, sw.id)
     assert state_of(ctx) == before
+
+
+def test_offer_notices_one_per_takeable_offer_with_read_state_per_person(ctx, team, clock):
+    lee, kim, park, smith = team["lee"], team["kim"], team["park"], team["faculty"]
+    offer = swaps.request_swap(ctx, "open_shift", lee.id, [ShiftItem(FRI)]).value
+    can = {}
+    for who in (kim, park):
+        check = swaps.check_swap(ctx, offer.id, counterpart_id=who.id)
+        can[who.id] = not check.blocking and not any(v.severity in ("critical", "high") for v in check.check.added)
+    assert can[park.id] and not can[kim.id]  # Kim is on call the next night: Friday too would break a rule
+    # the marketplace filter and the notices use one eligibility: a faculty member is not eligible
+    for who in (kim, park, smith):
+        assert [o.id for o in swaps.open_offers_for(ctx, who.id)] == ([offer.id] if can.get(who.id) else [])
+        assert swaps.sync_offer_notices(ctx, who.id) == (1 if can.get(who.id) else 0)
+        assert swaps.sync_offer_notices(ctx, who.id) == 0  # never twice
+    mine = [n for n in swaps.notifications(ctx, park.id) if n.kind == swaps.OFFER_NOTICE]
+    assert [(n.ref, n.read) for n in mine] == [(offer.id, False)]
+    assert "Dr Lee offers" in mine[0].text and "you can take it" in mine[0].text
+    assert not [n for n in swaps.notifications(ctx, kim.id) if n.kind == swaps.OFFER_NOTICE]
+    # Park's Sunday call offered too: Lee (on call Friday) can take it; read state is per person
+    second = swaps.request_swap(ctx, "open_shift", park.id, [ShiftItem(SUN)]).value
+    assert [o.id for o in swaps.open_offers_for(ctx, lee.id)] == [second.id]
+    assert swaps.sync_offer_notices(ctx, lee.id) == 1
+    swaps.mark_read(ctx, [mine[0].id])
+    assert [n.read for n in swaps.notifications(ctx, park.id) if n.kind == swaps.OFFER_NOTICE] == [True]
+    assert [n.read for n in swaps.notifications(ctx, lee.id) if n.kind == swaps.OFFER_NOTICE] == [False]
+    # an offer no longer open: unread notices go, read ones stay as read
+    swaps.cancel_swap(ctx, second.id, park.id)
+    swaps.sync_offer_notices(ctx, lee.id)
+    assert not [n for n in swaps.notifications(ctx, lee.id) if n.kind == swaps.OFFER_NOTICE]
+    swaps.cancel_swap(ctx, offer.id, lee.id)
+    assert swaps.open_offers_for(ctx, park.id) == []
+    swaps.sync_offer_notices(ctx, park.id)
+    assert [(n.ref, n.read) for n in swaps.notifications(ctx, park.id) if n.kind == swaps.OFFER_NOTICE] == [(offer.id, True)]
