@@ -435,6 +435,16 @@ class SchedulePage(QWidget):
         self.view.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
         self.view.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
         self.view.verticalHeader().setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        # The frozen name column is the grid's own vertical header: it never scrolls sideways,
+        # scrolls up and down with the grid at the grid's row heights (zoom included), highlights
+        # the rows of the selection, a click selects the person's row, and its context menu sets
+        # the block's rotation (also in the cells' context menu, for the keyboard). A second
+        # QTableView kept in step with the grid would show the same and paint twice.
+        names = self.view.verticalHeader()
+        names.setObjectName("gridNames")
+        names.setAccessibleName("Names of the grid's rows (frozen column)")
+        names.setHighlightSections(True)
+        names.setDefaultAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
         self.legend = QLabel(self)
         self.legend.setWordWrap(True)
         self.legend.setAccessibleName("Legend of activities")
