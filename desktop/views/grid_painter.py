@@ -81,6 +81,40 @@ class GridPainter:
         self.tiles_made += 1
         return pm
 
+    def warm_up(self, view: QTableView) -> None:
+        """Make the first real paint cheap: PySide creates Python wrappers and enum types on the
+        first use of an API (the first `viewport()` of a table view alone made ~45 enum classes,
+        ~50 ms), so the calls the painter makes are made once here, on a tiny image, when the
+        empty grid is first shown, rather than in the middle of the first block's load."""
+        from PySide6.QtGui import QImage
+
+        view.viewport().devicePixelRatioF()
+        highlight_colour(view)
+        view.font().key()
+        hh = view.horizontalHeader()
+        hh.visualIndexAt(0), hh.logicalIndex(0), hh.isSectionHidden(0), hh.sectionViewportPosition(0)
+        image = QImage(8, 8, QImage.Format.Format_ARGB32_Premultiplied)
+        painter = QPainter(image)
+        opt = QStyleOptionViewItem()
+        opt.initFrom(view)
+        opt.state |= QStyle.StateFlag.State_Selected
+        opt.rect = QRect(0, 0, 4, 4)
+        view.style().styleHint(QStyle.StyleHint.SH_ItemView_ShowDecorationSelected, opt, view)
+        view.style().drawPrimitive(QStyle.PrimitiveElement.PE_PanelItemViewRow, opt, painter, view)
+        view.style().styleHint(QStyle.StyleHint.SH_Table_GridLineColor, opt, view)
+        painter.fillRect(0, 0, 4, 4, SHADE)
+        painter.fillRect(QRect(0, 0, 4, 4), CALL_ROW_COLOUR)
+        tile = QPixmap(2, 2)
+        tile.fill(QColor("white"))
+        painter.drawPixmap(0, 0, tile)
+        painter.setPen(QPen(QColor("black"), 0))
+        painter.drawLines([QLine(0, 0, 4, 0)])
+        painter.drawText(QRect(0, 0, 8, 8), ALIGN_CENTER, "W")
+        painter.setBrush(Qt.BrushStyle.NoBrush)
+        painter.drawPolygon(lock_triangle(8))
+        painter.drawRect(QRect(0, 0, 4, 4))
+        painter.end()
+
     # ------------------------------------------------------------------------------ paint
     def paint(self, view: QTableView, model: BlockGridModel, proxy: BlockFilterProxy, rect: QRect) -> None:
         cells = model.cells

@@ -85,7 +85,7 @@ from desktop.models.block_grid import (
 )
 from desktop.models.violations import ViolationFilterProxy, ViolationRole, ViolationsModel
 from desktop.program import BlockData, ProgramData, ProgramSession
-from desktop.views.grid_painter import rule_triangle
+from desktop.views.grid_painter import GridPainter, rule_triangle
 
 Edit = tuple[str, dt.date, int, str | None]
 MARK_COLOUR = QColor("#e00000")
@@ -283,10 +283,21 @@ class GridView(QTableView):
         self.setState(QAbstractItemView.State.NoState)
         self.viewport().update()
 
+    one_pass = True  # paint with GridPainter; False: Qt's per-cell path through CellDelegate
+    _grid_painter: GridPainter | None = None
 
     def paintEvent(self, event: QPaintEvent) -> None:
         delegate = self.itemDelegate()
         if isinstance(delegate, CellDelegate):
+            # One pass over the visible cells (desktop.views.grid_painter: ~5 ms for the large
+            # grid, Qt's per-cell delegate calls took ~25 ms); while a drag is in progress Qt's
+            # own path paints, with its drop indicator.
+            if self.one_pass and self.state() != QAbstractItemView.State.DraggingState:
+                if self._grid_painter is None:
+                    self._grid_painter = GridPainter()
+                    self._grid_painter.warm_up(self)
+                self._grid_painter.paint(self, delegate.model, delegate.proxy, event.rect())
+                return
             delegate.prepare(self)
         super().paintEvent(event)
 

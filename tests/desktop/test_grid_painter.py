@@ -158,3 +158,24 @@ def test_one_pass_painter_matches_the_delegate_with_a_filter(qtbot, block):
         view.verticalHeader().setDefaultSectionSize(33)
     a, b = per_cell.viewport().grab().toImage(), one_pass.viewport().grab().toImage()
     assert all(y == 0 for _x, y in _differing(a, b))
+
+
+def test_the_block_grid_paints_in_one_pass_and_looks_the_same_as_per_cell(window, qtbot):
+    from desktop.models.block_grid import CALL_ROWS
+
+    page = window.schedule_page()
+    view = page.view
+    qtbot.waitUntil(lambda: page.model.cells is not None, timeout=10_000)
+    view.selectionModel().select(QItemSelection(page.proxy.index(CALL_ROWS, 1), page.proxy.index(CALL_ROWS + 2, 4)),
+                                 QItemSelectionModel.SelectionFlag.ClearAndSelect)
+    one_pass = view.viewport().grab().toImage()
+    painter = view._grid_painter
+    assert painter is not None and painter.tiles_made > 0
+    made = painter.tiles_made
+    view.one_pass = False
+    try:
+        per_cell = view.viewport().grab().toImage()
+    finally:
+        view.one_pass = True
+    assert painter.tiles_made == made  # that paint went through the delegate
+    assert all(y == 0 for _x, y in _differing(per_cell, one_pass))
