@@ -10,7 +10,9 @@ RSCHED_KEEP_BUNDLE=DIR). Measures:
 2. start to an interactive window: the bundled executable with `--db FILE --measure-startup`
    (Qt offscreen, a fresh HOME each run), which prints the seconds from process start until the main
    window is shown, the program's current block is painted and the event loop is idle, and the process CPU
-   time by then; median of N runs. FILE defaults to a typical demo built once by the bundle itself;
+   time by then, and (Linux) how long its threads waited for a CPU (/proc schedstat: on a shared
+   machine most of the wall time); median of N runs. FILE defaults to a typical demo built once by
+   the bundle itself;
 3. start to the welcome screen (first start, no program), the same way;
 4. for comparison in the same run (a ratio that the machine's load affects less), the same start from
    the source tree (`python -m desktop`), unless --no-source.
@@ -26,6 +28,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -48,31 +51,49 @@ def fresh_user(home: Path) -> dict[str, str]:
     return env
 
 
-def start(command: list[str], work: Path) -> tuple[float, float, str]:
-    """(seconds to the interactive window, process CPU seconds by then, what was shown)."""
+def runqueue_wait(pid: int, seen: dict[str, float]) -> None:
+    """Linux: the seconds each thread of `pid` has waited for a CPU so far (/proc/PID/task/*/schedstat)."""
+    for stat in Path(f"/proc/{pid}/task").glob("*/schedstat"):
+        try:
+            seen[stat.parent.name] = int(stat.read_text().split()[1]) / 1e9
+        except (OSError, ValueError, IndexError):
+            pass
+
+
+def start(command: list[str], work: Path) -> tuple[float, float, float, str]:
+    """(seconds to the interactive window, process CPU seconds by then, seconds its threads waited for
+    a CPU until the process exited (0 where /proc has no schedstat), what was shown)."""
     home = Path(tempfile.mkdtemp(prefix="home-", dir=work))
+    waits: dict[str, float] = {}
     try:
         env = fresh_user(home)
         if command[0] == sys.executable:
             env["PYTHONPATH"] = str(ROOT)
-        run = subprocess.run(command, cwd=home, env=env, capture_output=True, text=True, timeout=300)
+        with subprocess.Popen(command, cwd=home, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              text=True) as proc:
+            while proc.poll() is None:
+                runqueue_wait(proc.pid, waits)
+                time.sleep(0.02)
+            stdout, stderr = proc.communicate(timeout=300)
     finally:
         shutil.rmtree(home, ignore_errors=True)
-    found = LINE.search(run.stdout)
-    if run.returncode != 0 or found is None:
-        raise SystemExit(f"{' '.join(command)} failed (exit {run.returncode}):\n{run.stdout}\n{run.stderr}")
-    return float(found.group(1)), float(found.group(3)), found.group(2)
+    found = LINE.search(stdout)
+    if proc.returncode != 0 or found is None:
+        raise SystemExit(f"{' '.join(command)} failed (exit {proc.returncode}):\n{stdout}\n{stderr}")
+    return float(found.group(1)), float(found.group(3)), sum(waits.values()), found.group(2)
 
 
 def series(label: str, command: list[str], runs: int, work: Path) -> list[float]:
-    walls, cpus = [], []
+    walls, cpus, waits = [], [], []
     shown = ""
     for _ in range(runs):
-        wall, cpu, shown = start(command, work)
+        wall, cpu, wait, shown = start(command, work)
         walls.append(wall)
         cpus.append(cpu)
+        waits.append(wait)
     print(f"{label}: median {statistics.median(walls):.2f} s (runs {' / '.join(f'{w:.2f}' for w in walls)}), "
-          f"process CPU median {statistics.median(cpus):.2f} s; {shown}", flush=True)
+          f"process CPU median {statistics.median(cpus):.2f} s, threads' wait for a CPU (to exit) median "
+          f"{statistics.median(waits):.2f} s; {shown}", flush=True)
     return walls
 
 
