@@ -1059,14 +1059,15 @@ def generate(
     status = cp_model.UNKNOWN
     solved = False
     phases: list[str] = []
+    start_name = ""
     try:
         if cancelled():
             was_cancelled.set()
         else:
             # Phase 1: the current schedule (the hint) completed into a full solution, fast.
             phases.append("hint")
-            first = _complete_hint(built, collector, start, min(5.0, max(0.5, time_limit / 4)), workers,
-                                   register, was_cancelled)
+            first, start_name = _complete_hint(built, collector, start, min(5.0, max(0.5, time_limit / 4)),
+                                               workers, register, was_cancelled)
             if first is not None:
                 built.m.clear_hints()  # type: ignore[no-untyped-call]
                 built.m.proto.solution_hint.vars.extend(range(len(first)))
@@ -1121,39 +1122,40 @@ def generate(
     else:
         name = "unknown"
     stats = {"build_seconds": round(build_s, 3), "cells": len(built.x), "calls": len(built.c),
-             "solver_status": solver.status_name(status), "cancel_latency": cancel_latency, "phases": phases}
+             "solver_status": solver.status_name(status), "cancel_latency": cancel_latency, "phases": phases,
+             "start": start_name}
     return _decode(built, values, name, collector, wall, was_cancelled.is_set(), stats)
 
 
 def _complete_hint(built: _Built, collector: _Collector, start: float, limit: float, workers: int,
-                   register: Callable[[Any], None], was_cancelled: threading.Event) -> list[int] | None:
-    """The hinted schedule (every cell and call as hinted) completed into a full solution, or None.
+                   register: Callable[[Any], None], was_cancelled: threading.Event) -> tuple[list[int] | None, str]:
+    """A first full solution from the hinted schedule: (values, which start) or (None, "").
 
-    The hinted decisions are fixed in the variables' domains of a copy of the model (not passed as
-    assumptions: presolve cannot use assumptions, and on a large block the presolve of the free
+    The decisions of a start are fixed in the variables' domains of a copy of the model (not passed
+    as assumptions: presolve cannot use assumptions, and on a large block the presolve of the free
     model alone takes longer than the whole time limit). With every decision fixed, presolve only
-    propagates the auxiliary variables (daily minutes, free days, shortages), so this takes about
-    a second even on the large demo. None when the hint breaks a hard rule.
+    propagates the auxiliary variables (daily minutes, free days, shortages), so each try takes about
+    a second even on the large demo. The starts, in order: the hint (the current schedule, rotation
+    targets where empty); the hint without its calls, when a call breaks a hard rule; every free
+    cell off and no calls, which keeps every hard rule (window limits are relaxed to what the fixed
+    cells force), so a schedule is always found unless the time runs out.
     """
     if not built.hint_idx or was_cancelled.is_set():
-        return None
-    model = built.m.clone()
-    model.clear_hints()  # type: ignore[no-untyped-call]
-    proto = model.proto
-    for i, val in zip(built.hint_idx, built.hint_val, strict=True):
-        dom = proto.variables[i].domain
-        dom.clear()
-        dom.extend((val, val))
-    solver = cp_model.CpSolver()
-    solver.parameters.max_time_in_seconds = limit
-    solver.parameters.num_workers = max(1, workers)
-    register(solver)
-    status = solver.solve(model)
-    if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-        return None
-    values = list(solver.response_proto.solution)
-    collector.offer(values, int(round(solver.objective_value)))
-    return values
+        return None, ""
+    calls = {v.Index() for v in built.c.values()}
+    hint = dict(zip(built.hint_idx, built.hint_val, strict=True))
+    no_calls = {i: (0 if i in calls else v) for i, v in hint.items()}
+    all_off = {i: 0 for i in calls}
+    for vs in built.x.values():
+        for a, v in vs.items():
+            all_off[v.Index()] = 1 if a == built.off else 0
+    for name, fixed in (("hint", hint), ("hint without calls", no_calls), ("all off", all_off)):
+        if was_cancelled.is_set():
+            break
+        values = _solve_fixed(built, collector, fixed, None, limit, workers, register)
+        if values is not None:
+            return values, name
+    return None, ""
 
 
 def _call_bound(built: _Built, limit: float, workers: int,

@@ -319,6 +319,7 @@ def test_a_cancel_between_phases_skips_the_later_phases(monkeypatch: pytest.Monk
     asked: list[bool] = []
     later: list[str] = []
     real_bound = residency._call_bound
+    real_fixed = residency._solve_fixed
 
     def call_bound(*args: Any, **kw: Any) -> Any:
         out = real_bound(*args, **kw)
@@ -327,8 +328,9 @@ def test_a_cancel_between_phases_skips_the_later_phases(monkeypatch: pytest.Monk
         return out
 
     def solve_fixed(*args: Any, **kw: Any) -> Any:
-        later.append("fixed")
-        return None
+        if asked:  # after the cancel (phase 1 solves its starts with it too)
+            later.append("fixed")
+        return real_fixed(*args, **kw)
 
     monkeypatch.setattr(residency, "_call_bound", call_bound)
     monkeypatch.setattr(residency, "_solve_fixed", solve_fixed)
@@ -337,3 +339,17 @@ def test_a_cancel_between_phases_skips_the_later_phases(monkeypatch: pytest.Monk
     assert r.cancelled and r.found  # the completed hint of phase 1 is kept
     assert later == []
     assert r.stats["phases"] == ["hint", "calls"]  # neither the fixed-call solve nor the full search ran
+
+
+def test_a_start_is_found_when_the_current_calls_break_a_hard_rule() -> None:
+    b = SnapBuilder(START, days=6)
+    people = [b.person(f"R{i}", pgy=2) for i in range(3)]
+    _all_off(b, people, 6)
+    b.call(people[0], 1).call(people[0], 2)  # two in-house nights in a row: the hint breaks Q3/R14
+    snap = _with_pool(b.build())
+    r = _solve(snap, time_limit=10)
+    assert r.stats["start"] == "hint without calls"
+    assert r.found
+    ih = r.call == CALL_IN_HOUSE
+    assert not (ih[:, 1:] & ih[:, :-1]).any()
+    assert not [v for v in r.violations if v.severity == "critical"]
