@@ -791,11 +791,26 @@ def check_change(
             snap, ctx, missing, snap.codes[missing], snap.call[missing], snap.call_hours[missing],
             snap.absent[missing], snap.away[missing]))
     before = [v for r in rows.tolist() for v in known.person[r]]
-    after = _person_violations(snap, ctx, rows, codes1, call1, hours1, absent1, away1)
-    # What the snapshot made once this change is written will hold for these people.
-    after_by_row = _group_by_row(snap, rows, after)
-    _store_content(ctx, ((_content_key(r, codes1[i], call1[i], hours1[i], absent1[i], away1[i]), after_by_row[r])
-                         for i, r in enumerate(rows.tolist())))
+    # "after": by content too (a person's rows as the change leaves them, e.g. the requester of an
+    # offer checked with one candidate after another), else computed now and kept: it is also what
+    # the snapshot made once this change is written will hold for these people.
+    keys1 = [_content_key(r, codes1[i], call1[i], hours1[i], absent1[i], away1[i]) for i, r in enumerate(rows.tolist())]
+    after_by_row: dict[int, list[Violation]] = {}
+    todo = []
+    for i, r in enumerate(rows.tolist()):
+        found = _from_content(ctx, keys1[i])
+        if found is None:
+            todo.append(i)
+        else:
+            after_by_row[r] = found
+    if todo:
+        idx = np.array(todo, dtype=np.int64)
+        sub = rows[idx]
+        computed = _group_by_row(snap, sub, _person_violations(
+            snap, ctx, sub, codes1[idx], call1[idx], hours1[idx], absent1[idx], away1[idx]))
+        after_by_row.update(computed)
+        _store_content(ctx, ((keys1[i], computed[int(rows[i])]) for i in todo))
+    after = [v for r in rows.tolist() for v in after_by_row[r]]
 
     edited = sorted(_head_count_changes(snap, ctx, edits).items())
     changed = [(day, slot) for (day, slot), c in edited if slots and any(c.values())]

@@ -804,7 +804,8 @@ def rank_candidates(ctx: ServiceContext, swap_id: str, *, limit: int = 10, split
             ranked.append((counts.get(person.id, 0) - mean, distance, person.name, person.id, give_back, mean))
         ranked.sort(key=lambda r: (r[0], r[1], r[2]))
         _n, rules = active_rule_set(s, swap.program_id)
-        held = _held_for(s, None, give)
+        # the rows both sides hold on the offered days: of everybody, or (lazy) of each batch
+        held = _held_for(s, [swap.requester_id] if lazy else None, give)
         names = {person.id: person.name for person in base.people}
         shared = _Shared(give, stored_take, rules, held, names, [base] if lazy else [])
         moved = _with_post_call(s, swap.requester_id, give, held)
@@ -814,7 +815,12 @@ def rank_candidates(ctx: ServiceContext, swap_id: str, *, limit: int = 10, split
             part = ranked[done:done + batch]
             done += len(part)
             batch *= 2
-            snap = _snapshot_for(s, swap.program_id, give, [swap.requester_id, *(r[3] for r in part)]) if lazy else base
+            if lazy:
+                batch_ids = [swap.requester_id, *(r[3] for r in part)]
+                snap = _snapshot_for(s, swap.program_id, give, batch_ids)
+                shared.held = _held_for(s, batch_ids, give)
+            else:
+                snap = base
             # qualified for what the requester holds (credentials valid over the check range)
             eligible = snap.eligible()
             part = [r for r in part if all(a < 0 or eligible[snap.person_index[r[3]], a] for a in held_acts)]
