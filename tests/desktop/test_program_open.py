@@ -98,3 +98,18 @@ def test_window_start_opens_the_file_once(qtbot, app_context, program_file, monk
     qtbot.waitUntil(lambda: w.session.block is not None, timeout=30_000)
     assert opens == [program_file]
     w.close()
+
+
+def test_opening_a_program_freezes_the_start_up_objects(program_file, fixed_clock):
+    """Full garbage collections walk every tracked object with the GIL held (~150 ms on the large
+    program's load, a stall of the GUI thread); after the first open the core's modules and
+    classes are in the collector's permanent generation and no longer walked."""
+    import gc
+
+    import sqlalchemy.orm
+
+    result = _open(program_file, fixed_clock)
+    assert result is not None
+    result[0].engine.dispose()
+    assert gc.get_freeze_count() > 10_000
+    assert not any(o is sqlalchemy.orm.Session for o in gc.get_objects())  # frozen: not in generations 0-2
