@@ -151,6 +151,57 @@ def decode_cells(data: QMimeData | None) -> tuple[tuple[int, int], list[tuple[in
     return (anchor, cells) if cells else None
 
 
+def _violation_span(v: Any, day0: dt.date, n: int) -> tuple[int, int] | None:
+    """The block columns [lo, hi) a violation covers, None when it is outside the block."""
+    if v.day is not None and v.slot is not None:
+        d = (v.day - day0).days
+        return (2 * d + v.slot, 2 * d + v.slot + 1) if 0 <= d < n else None
+    start = v.start.date() if isinstance(v.start, dt.datetime) else v.start
+    end = v.end.date() if isinstance(v.end, dt.datetime) else v.end
+    d0, d1 = max(0, (start - day0).days), min(n - 1, (end - day0).days)
+    return (2 * d0, 2 * d1 + 2) if d0 <= d1 else None
+
+
+def _violation_cells(snapshot: ScheduleSnapshot, cells: GridCells, v: Any, code_index: dict[str, int]) -> Any:
+    """(person index or None for every person, lo, hi, boolean mask of the covered cells) of one
+    violation; None when it marks no cell. See `violation_marks`."""
+    span = _violation_span(v, snapshot.date_of(cells.first_day), cells.n_days)
+    if span is None:
+        return None
+    lo, hi = span
+    aidx = code_index.get(v.activity_code) if v.activity_code else None
+    if v.person_id is not None:
+        p = snapshot.person_index.get(v.person_id)
+        if p is None:
+            return None
+        seg = cells.acts[p, lo:hi]
+        return p, lo, hi, (seg >= 0) if aidx is None else (seg == aidx)
+    if aidx is not None and v.value > v.limit:
+        return None, lo, hi, cells.acts[:, lo:hi] == aidx
+    return None
+
+
+def violation_mask(snapshot: ScheduleSnapshot, cells: GridCells, violations: Sequence[Any]) -> Any:
+    """np.ndarray bool [people, 2 * days]: the cells `violation_marks` marks, worked out with array
+    operations (a block where everyone breaks a rule all block long costs no Python per cell)."""
+    import numpy as np
+
+    mask = np.zeros(cells.acts.shape, dtype=bool)
+    if cells.n_days == 0:
+        return mask
+    code_index = {a.code: i for i, a in enumerate(snapshot.activities)}
+    for v in violations:
+        found = _violation_cells(snapshot, cells, v, code_index)
+        if found is None:
+            continue
+        p, lo, hi, covered = found
+        if p is None:
+            mask[:, lo:hi] |= covered
+        else:
+            mask[p, lo:hi] |= covered
+    return mask
+
+
 def violation_marks(snapshot: ScheduleSnapshot, cells: GridCells, violations: Sequence[Any],
                     prefix: str = "") -> dict[tuple[int, int], str]:
     """(row, column) of the grid -> the rules broken there, one line each ('H80: <message with
@@ -158,47 +209,26 @@ def violation_marks(snapshot: ScheduleSnapshot, cells: GridCells, violations: Se
     that person's assigned cells over its period (only those of its activity when it names one,
     e.g. QUAL); a slot's violation without a person marks the cells of its activity in that
     slot only when there are too many (CAP, COV above the maximum): a shortfall is not the fault
-    of the people who are there. Runs when the block or its violations change, never in paint."""
-    first, n = cells.first_day, cells.n_days
-    if n == 0:
+    of the people who are there. Never called while painting."""
+    import numpy as np
+
+    if cells.n_days == 0:
         return {}
-    day0 = snapshot.date_of(first)
-    acts = cells.acts
     code_index = {a.code: i for i, a in enumerate(snapshot.activities)}
     found: dict[tuple[int, int], list[str]] = {}
-
-    def add(p: int, c: int, text: str) -> None:
-        lines = found.setdefault((CALL_ROWS + p, c), [])
-        if text not in lines:
-            lines.append(text)
-
     for v in violations:
-        start = v.start.date() if isinstance(v.start, dt.datetime) else v.start
-        end = v.end.date() if isinstance(v.end, dt.datetime) else v.end
-        if v.day is not None and v.slot is not None:
-            d = (v.day - day0).days
-            cols = range(2 * d + v.slot, 2 * d + v.slot + 1) if 0 <= d < n else range(0)
-        else:
-            d0, d1 = max(0, (start - day0).days), min(n - 1, (end - day0).days)
-            cols = range(2 * d0, 2 * d1 + 2) if d0 <= d1 else range(0)
-        if not cols:
+        hit = _violation_cells(snapshot, cells, v, code_index)
+        if hit is None:
             continue
-        aidx = code_index.get(v.activity_code) if v.activity_code else None
+        p, lo, _hi, covered = hit
         text = f"{prefix}{v.rule}: {v.message}"
-        if v.person_id is not None:
-            p = snapshot.person_index.get(v.person_id)
-            if p is None:
-                continue
-            row = cells.act_rows[p]
-            for c in cols:
-                a = row[c]
-                if a >= 0 and (aidx is None or a == aidx):
-                    add(p, c, text)
-        elif aidx is not None and v.value > v.limit:
-            for c in cols:
-                for p in (acts[:, c] == aidx).nonzero()[0].tolist():
-                    add(p, c, text)
-    return {cell: "\n".join(lines) for cell, lines in found.items()}
+        if p is None:
+            for q, c in zip(*np.nonzero(covered)):
+                found.setdefault((CALL_ROWS + int(q), lo + int(c)), []).append(text)
+        else:
+            for c in np.flatnonzero(covered).tolist():
+                found.setdefault((CALL_ROWS + p, lo + c), []).append(text)
+    return {cell: lines[0] if len(lines) == 1 else "\n".join(dict.fromkeys(lines)) for cell, lines in found.items()}
 
 
 class BlockGridModel(QAbstractTableModel):
@@ -220,7 +250,11 @@ class BlockGridModel(QAbstractTableModel):
         self._fg: list[QColor] = []
         self.codes: list[str] = []  # per activity index
         self._marks: dict[tuple[int, int], str] = {}  # (row, col) -> problem text (live check)
-        self._rule_marks: dict[tuple[int, int], str] = {}  # (row, col) -> rules the cell breaks now
+        # cells whose current assignment breaks a rule: row -> per column (rows without a mark
+        # are absent; what the painters read), from the block's violations (tooltips, lazily)
+        self._rule_rows: dict[int, list[bool]] = {}
+        self._rule_mask: Any = None
+        self._rule_violations: tuple[Any, ...] = ()
         self._vheader: list[str] = []
         self._hheader: list[str] = []
         self._n_rows = 0
@@ -248,7 +282,8 @@ class BlockGridModel(QAbstractTableModel):
         self._n_rows = CALL_ROWS + snapshot.n_people if snapshot is not None else 0
         self._n_cols = 2 * n_days
         self._marks = {}
-        self._rule_marks = {}  # the page sets them again from the block's violations
+        # the page sets the rule marks again from the block's violations
+        self._rule_rows, self._rule_mask, self._rule_violations = {}, None, ()
         if snapshot is not None:
             if old is None or old.activities != snapshot.activities:
                 self._bg = [QColor(a.colour) for a in snapshot.activities]
@@ -301,23 +336,36 @@ class BlockGridModel(QAbstractTableModel):
     def marks(self) -> dict[tuple[int, int], str]:
         return self._marks
 
-    def set_rule_marks(self, marks: dict[tuple[int, int], str]) -> None:
-        """The cells whose current assignment breaks a rule (`violation_marks`); dataChanged per
-        row over the changed cells only."""
-        old = self._rule_marks
-        changed = {k for k in set(marks) | set(old) if marks.get(k) != old.get(k)}
-        self._rule_marks = marks
-        rows: dict[int, list[int]] = {}
-        for r, c in changed:
-            rows.setdefault(r, []).append(c)
-        for r, cs in rows.items():
-            if r < self._n_rows:
-                self.dataChanged.emit(self.index(r, min(cs)), self.index(r, max(cs)),
-                                      [Qt.ItemDataRole.ToolTipRole, RuleMarkRole])
+    def set_rule_violations(self, violations: Sequence[Any]) -> None:
+        """Mark the cells whose current assignment breaks one of `violations` (the block's, after
+        each edit): a numpy mask (`violation_mask`); dataChanged per row over the changed cells
+        only. The tooltip text is worked out when asked for (`rule_text`)."""
+        import numpy as np
 
-    @property
-    def rule_marks(self) -> dict[tuple[int, int], str]:
-        return self._rule_marks
+        snap, cells = self.snapshot, self.cells
+        old = self._rule_mask
+        self._rule_violations = tuple(violations)
+        if snap is None or cells is None:
+            self._rule_rows, self._rule_mask = {}, None
+            return
+        mask = violation_mask(snap, cells, self._rule_violations)
+        self._rule_mask = mask
+        self._rule_rows = {CALL_ROWS + p: mask[p].tolist() for p in np.flatnonzero(mask.any(axis=1)).tolist()}
+        diff = mask if old is None or old.shape != mask.shape else old ^ mask
+        roles = [Qt.ItemDataRole.ToolTipRole, RuleMarkRole]
+        for p in np.flatnonzero(diff.any(axis=1)).tolist():
+            cols = np.flatnonzero(diff[p])
+            self.dataChanged.emit(self.index(CALL_ROWS + p, int(cols[0])), self.index(CALL_ROWS + p, int(cols[-1])), roles)
+
+    def rule_text(self, row: int, col: int) -> str | None:
+        """The rules the cell's current assignment breaks, one line each, or None."""
+        marked = self._rule_rows.get(row)
+        snap, cells = self.snapshot, self.cells
+        if not marked or not marked[col] or snap is None or cells is None:
+            return None
+        pid = snap.people[row - CALL_ROWS].id
+        mine = [v for v in self._rule_violations if v.person_id is None or v.person_id == pid]
+        return violation_marks(snap, cells, mine).get((row, col))
 
     # ------------------------------------------------------------------------------ mapping
     def person_row(self, row: int) -> int:
@@ -503,7 +551,7 @@ class BlockGridModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.UserRole:
             return self._marks.get((row, col))
         if role == RuleMarkRole:
-            return self._rule_marks.get((row, col))
+            return self.rule_text(row, col)
         return None
 
     def paint_info(self, row: int, col: int) -> tuple[str, QColor | None, QColor | None, bool, bool]:
@@ -543,8 +591,9 @@ class BlockGridModel(QAbstractTableModel):
             lines.append("Holiday")
         if snap.absent[p, d]:
             lines.append("Approved absence")
-        if cell in self._rule_marks:
-            lines.append("Breaks " + self._rule_marks[cell].replace("\n", "\nBreaks "))
+        rules = self.rule_text(*cell)
+        if rules:
+            lines.append("Breaks " + rules.replace("\n", "\nBreaks "))
         if cell in self._marks:
             lines.append(self._marks[cell])
         return "\n".join(lines)

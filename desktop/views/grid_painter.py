@@ -51,10 +51,30 @@ def rule_triangle(height: int) -> QPolygon:
     return QPolygon([QPoint(0, 0), QPoint(size, 0), QPoint(0, size)])
 
 
+def rule_mark(height: int, dpr: float, cache: dict[tuple[int, float], QPixmap]) -> QPixmap:
+    """`rule_triangle` drawn once per cell height and pixel ratio (kept in the painter's `cache`):
+    both paint paths draw this pixmap at the cell's top-left (one drawPixmap per marked cell, the
+    same pixels in both)."""
+    pm = cache.get((height, dpr))
+    if pm is None:
+        size = max(4, height // 4) + 1
+        pm = QPixmap(max(1, round(size * dpr)), max(1, round(size * dpr)))
+        pm.setDevicePixelRatio(dpr)
+        pm.fill(Qt.GlobalColor.transparent)
+        p = QPainter(pm)
+        p.setPen(Qt.PenStyle.NoPen)
+        p.setBrush(QBrush(MARK_COLOUR))
+        p.drawPolygon(rule_triangle(height))
+        p.end()
+        cache[(height, dpr)] = pm
+    return pm
+
+
 class GridPainter:
     """Paints a `GridView`'s viewport from the model's cached cells; see the module docstring."""
 
     def __init__(self) -> None:
+        self._rule_marks: dict[tuple[int, float], QPixmap] = {}
         self._tiles: dict[tuple[int, int], dict[int, QPixmap]] = {}
         self._style_key: tuple[object, ...] = ()
         self._colours_of: list[QColor] | None = None
@@ -248,17 +268,16 @@ class GridPainter:
                     lines.extend(QLine(x + w - 1, ya, x + w - 1, yb) for c, x, w in cols if every_column or c % 2)
             painter.drawLines(lines)
 
-        # 5. the rules the cells' assignments break (model.rule_marks), the live check's marks
-        if model._rule_marks:
-            where = {src: (y, h) for _r, src, y, h in vis_rows}
-            xs = {c: (x, w) for c, x, w in cols}
-            painter.setPen(Qt.PenStyle.NoPen)
-            painter.setBrush(QBrush(MARK_COLOUR))
-            for (row, col) in model._rule_marks:
-                if row in where and col in xs:
-                    (y, h), (x, _w) = where[row], xs[col]
-                    painter.drawPolygon(rule_triangle(h - grid).translated(x, y))
-            painter.setBrush(Qt.BrushStyle.NoBrush)
+        # 5. the rules the cells' assignments break (model._rule_rows), the live check's marks
+        rule_rows = model._rule_rows
+        if rule_rows:
+            for _r, src, y, h in vis_rows:
+                marked = rule_rows.get(src)
+                if marked is not None:
+                    mark = rule_mark(h - grid, dpr, self._rule_marks)
+                    for c, x, _w in cols:
+                        if marked[c]:
+                            painter.drawPixmap(x, y, mark)
         if model._marks:
             where = {src: (y, h) for _r, src, y, h in vis_rows}
             xs = {c: (x, w) for c, x, w in cols}

@@ -46,6 +46,7 @@ from PySide6.QtGui import (
     QPainter,
     QPaintEvent,
     QPen,
+    QPixmap,
     QPolygon,
 )
 from PySide6.QtWidgets import (
@@ -85,7 +86,7 @@ from desktop.models.block_grid import (
 )
 from desktop.models.violations import ViolationFilterProxy, ViolationRole, ViolationsModel
 from desktop.program import BlockData, ProgramData, ProgramSession
-from desktop.views.grid_painter import GridPainter, rule_triangle
+from desktop.views.grid_painter import GridPainter, rule_mark
 
 Edit = tuple[str, dt.date, int, str | None]
 MARK_COLOUR = QColor("#e00000")
@@ -121,7 +122,8 @@ class CellDelegate(QStyledItemDelegate):
         self._hl = QColor(0, 0, 255, 110)
         self._hl_text = QColor("white")
         self._mark_pen = QPen(MARK_COLOUR, 2)
-        self._rule_brush = QBrush(MARK_COLOUR)
+        self._dpr = 1.0
+        self._rule_marks: dict[tuple[int, float], QPixmap] = {}
         self._fg_pens: list[QPen] = []
         self._fg_brushes: list[QBrush] = []
         self._bg_brushes: list[QBrush] = []
@@ -132,6 +134,7 @@ class CellDelegate(QStyledItemDelegate):
     def prepare(self, view: QAbstractItemView) -> None:
         """Once per paint of the view: the palette colours, the per-activity pens and brushes."""
         pal = view.palette()
+        self._dpr = view.viewport().devicePixelRatioF()
         self._text_pen = QPen(pal.color(pal.ColorRole.Text))
         hl = QColor(pal.color(pal.ColorRole.Highlight))
         hl.setAlpha(110)
@@ -189,11 +192,8 @@ class CellDelegate(QStyledItemDelegate):
                 painter.fillRect(rect, SHADE)
             if selected:
                 painter.fillRect(rect, self._hl)
-        if model._rule_marks and (row, col) in model._rule_marks:
-            painter.setPen(Qt.PenStyle.NoPen)
-            painter.setBrush(self._rule_brush)
-            painter.drawPolygon(rule_triangle(rect.height()).translated(rect.left(), rect.top()))
-            painter.setBrush(Qt.BrushStyle.NoBrush)
+        if model._rule_rows and (marked := model._rule_rows.get(row)) is not None and marked[col]:
+            painter.drawPixmap(rect.left(), rect.top(), rule_mark(rect.height(), self._dpr, self._rule_marks))
         if model._marks and (row, col) in model._marks:
             painter.setPen(self._mark_pen)
             painter.setBrush(Qt.BrushStyle.NoBrush)
@@ -593,10 +593,7 @@ class SchedulePage(QWidget):
         """Mark the cells whose assignment breaks a rule (the block's violations, kept up to date
         by the incremental check after each edit); worked out here, never while painting."""
         block, snap, cells = self.session.block, self.model.snapshot, self.model.cells
-        if block is None or snap is None or cells is None:
-            self.model.set_rule_marks({})
-            return
-        self.model.set_rule_marks(violation_marks(snap, cells, block.violations))
+        self.model.set_rule_violations(() if block is None or snap is None or cells is None else block.violations)
 
     def _slots_changed(self, people: set[str], dates: set[dt.date]) -> None:
         if self.session.block is not None:

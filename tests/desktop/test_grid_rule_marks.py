@@ -14,7 +14,7 @@ from PySide6.QtCore import Qt
 from core.rules.engine import Violation
 from core.services.base import ServiceContext
 from core.store.db import open_database
-from desktop.models.block_grid import CALL_ROWS, RuleMarkRole, violation_marks
+from desktop.models.block_grid import CALL_ROWS, BlockGridModel, RuleMarkRole, violation_mask, violation_marks
 
 pytestmark = pytest.mark.qt_log_ignore("This plugin does not support propagateSizeHints")
 
@@ -60,8 +60,23 @@ def test_violation_marks_cover_the_cells_that_break_the_rule(block):
     over = Violation("CAP", "high", None, None, day, day, 9.0, 6.0, "9 in clinic (room capacity 6)", day=day,
                      slot=slot, activity_code=code)
     assert violation_marks(snap, cells, [short]) == {}
-    marks = violation_marks(snap, cells, [over, h80])
+    marks = violation_marks(snap, cells, [over, h80, short])
     assert holders <= set(marks) and all("CAP: 9 in clinic (room capacity 6)" in marks[k] for k in holders)
+    assert set(marks) == holders | expected
+    # the painters' mask is the same cells, and the model's role gives the same text
+    mask = violation_mask(snap, cells, [over, h80, short])
+    assert {(CALL_ROWS + int(p), int(c)) for p, c in zip(*mask.nonzero())} == set(marks)
+    model = BlockGridModel()
+    model.set_block(snap, cells.first_day, cells.n_days, cells)
+    model.set_rule_violations([over, h80, short])
+    for (r, c), text in marks.items():
+        assert model.data(model.index(r, c), RuleMarkRole) == text
+        assert "Breaks " + text.split("\n")[0] in model.data(model.index(r, c), Qt.ItemDataRole.ToolTipRole)
+    unmarked = next((r, c) for r in range(CALL_ROWS, model.rowCount()) for c in range(model.columnCount())
+                    if (r, c) not in marks)
+    assert model.data(model.index(*unmarked), RuleMarkRole) is None
+    model.set_rule_violations([])
+    assert all(model.data(model.index(r, c), RuleMarkRole) is None for r, c in marks)
 
 
 def test_an_edit_that_breaks_a_rule_marks_the_cell_until_undone(window, qtbot, sample):
@@ -96,6 +111,14 @@ def test_an_edit_that_breaks_a_rule_marks_the_cell_until_undone(window, qtbot, s
     dpr = image.devicePixelRatio()
     corner = image.pixelColor(int((rect.left() + 1) * dpr), int((rect.top() + 1) * dpr))
     assert corner.name() == "#e00000"
+    # the one-pass painter and Qt's per-cell delegate path paint the same pixels
+    page.view.one_pass = False
+    try:
+        per_cell = page.view.viewport().grab().toImage()
+    finally:
+        page.view.one_pass = True
+    box = rect.adjusted(0, 0, 1, 1)
+    assert per_cell.copy(box) == image.copy(box)
 
     window.session.undo_stack.undo()
     qtbot.waitUntil(lambda: model.data(src) != "PROC", timeout=10_000)
