@@ -14,7 +14,7 @@ from PySide6.QtCore import Qt
 from core.rules.engine import Violation
 from core.services.base import ServiceContext
 from core.store.db import open_database
-from desktop.models.block_grid import CALL_ROWS, BlockGridModel, RuleMarkRole, violation_mask, violation_marks
+from desktop.models.block_grid import CALL_ROWS, BlockGridModel, RuleMarkRole, violation_marks, violation_mask
 
 pytestmark = pytest.mark.qt_log_ignore("This plugin does not support propagateSizeHints")
 
