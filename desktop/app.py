@@ -226,6 +226,13 @@ def preload_core() -> threading.Thread:
 def main(argv: Sequence[str] | None = None) -> int:
     """`python -m desktop [--db FILE] [--demo] [--self-test] [--measure-startup]` and the rsched-desktop
     gui-script (and the bundled program's entry point)."""
+    if getattr(sys, "frozen", False):
+        # The bundle: a worker process that multiprocessing spawns (the N-2 analysis) runs this same
+        # executable with --multiprocessing-fork; PyInstaller's freeze_support makes it the worker
+        # and exits, instead of parsing the program's arguments.
+        import multiprocessing
+
+        multiprocessing.freeze_support()
     args = parse_args(sys.argv[1:] if argv is None else argv)
     if args.self_test:
         if not has_display():

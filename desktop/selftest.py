@@ -6,8 +6,10 @@
 Steps, in order, each timed: start Qt (a QApplication; `QT_QPA_PLATFORM=offscreen` works) and load
 matplotlib's QtAgg canvas; create a temporary program database (runs the Alembic migrations); build
 the typical demo program (`core.demo`); validate its academic year with the compliance engine; run
-one resilience analysis (N-1 on block 1); generate block 1 again with the residency solver (5 s
-limit); export block 1 to an .xlsx workbook. The temporary folder is removed afterwards.
+one resilience analysis (N-1 on block 1); start a worker process the way the N-2 analysis does
+(multiprocessing, "spawn": in the bundle that re-runs the executable, which must act as the worker);
+generate block 1 again with the residency solver (5 s limit); export block 1 to an .xlsx workbook.
+The temporary folder is removed afterwards.
 
 Prints one line and returns 0 when every step passed:
     self-test passed: qt offscreen 0.4s, database 0.3s, ... (total 21.3s)
@@ -109,6 +111,17 @@ class SelfTest:
         result = run("n1", snapshot)
         return f"N-1 block 1 pass {result.pass_ratio:.0%}"
 
+    def processes(self) -> str:
+        import multiprocessing
+        import os
+        from concurrent.futures import ProcessPoolExecutor
+
+        with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn")) as pool:
+            pid = pool.submit(_worker_pid).result(timeout=120)
+        if pid == os.getpid():
+            raise RuntimeError("the worker ran in this process")
+        return "spawned worker answered"
+
     def generate(self) -> str:
         from sqlalchemy.orm import Session
 
@@ -161,12 +174,20 @@ class SelfTest:
             self.engine = None
 
 
+def _worker_pid() -> int:
+    """Run in a worker process by the 'processes' step."""
+    import os
+
+    return os.getpid()
+
+
 STEPS: tuple[tuple[str, Callable[[SelfTest], str]], ...] = (
     ("qt", SelfTest.qt),
     ("database", SelfTest.database),
     ("demo", SelfTest.demo),
     ("validate", SelfTest.validate),
     ("analysis", SelfTest.analysis),
+    ("processes", SelfTest.processes),
     ("generate", SelfTest.generate),
     ("export", SelfTest.export),
 )

@@ -72,7 +72,7 @@ def test_bundle_self_test_passes(bundle: Path, tmp_path: Path) -> None:
     lines = [line for line in run.stdout.splitlines() if line.startswith("self-test ")]
     assert run.returncode == 0, run.stdout + run.stderr
     assert len(lines) == 1 and lines[0].startswith("self-test passed: "), run.stdout + run.stderr
-    for step in ("qt ", "database ", "demo ", "validate ", "analysis ", "generate ", "export "):
+    for step in ("qt ", "database ", "demo ", "validate ", "analysis ", "processes ", "generate ", "export "):
         assert step in lines[0]
 
 
