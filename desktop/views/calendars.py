@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
-from PySide6.QtGui import QColor
+from PySide6.QtGui import QColor, QShowEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -26,6 +26,30 @@ from PySide6.QtWidgets import (
 
 from desktop.colours import text_colour_for
 from desktop.program import ProgramData, ProgramSession, user_message
+
+
+class LoadsWhenShown:
+    """A page that reads in the background: `reload()` while it is hidden (another tab is in
+    front) only marks it stale, and showing it loads it. Opening a program and loading its first
+    block then run no reads for pages nobody looks at, beside the block's own load (they competed
+    with it for the GIL and the two cores)."""
+
+    _stale = False
+
+    def reload(self) -> None:
+        if not self.isVisible():  # type: ignore[attr-defined]
+            self._stale = True
+            return
+        self._stale = False
+        self._load()
+
+    def _load(self) -> None:
+        raise NotImplementedError
+
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)  # type: ignore[misc]
+        if self._stale:
+            self.reload()
 
 Index = QModelIndex | QPersistentModelIndex
 WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
@@ -121,7 +145,7 @@ def read_person_days(ctx: Any, data: ProgramData, person_id: str, start: dt.date
     return out
 
 
-class PersonCalendarPage(QWidget):
+class PersonCalendarPage(LoadsWhenShown, QWidget):
     def __init__(self, session: ProgramSession, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.session = session
@@ -196,7 +220,7 @@ class PersonCalendarPage(QWidget):
             self.anchor = dt.date(self.anchor.year + y, m + 1, 1)
         self.reload()
 
-    def reload(self) -> None:
+    def _load(self) -> None:
         start, end = self.span()
         self.title.setText(f"{start:%b %d} – {end:%b %d, %Y}")
         pid, data, ctx = self.person.currentData(), self.session.data, self.session.ctx
@@ -272,7 +296,7 @@ class YearOverviewModel(QAbstractTableModel):
         return None
 
 
-class YearOverviewPage(QWidget):
+class YearOverviewPage(LoadsWhenShown, QWidget):
     def __init__(self, session: ProgramSession, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.session = session
@@ -293,7 +317,7 @@ class YearOverviewPage(QWidget):
         session.catalog_changed.connect(lambda _d: self.reload())
         self.reload()
 
-    def reload(self) -> None:
+    def _load(self) -> None:
         data, ctx, block = self.session.data, self.session.ctx, self.session.block
         if data is None or ctx is None:
             return
@@ -396,7 +420,7 @@ class TodayModel(QAbstractTableModel):
         return None
 
 
-class TodayPage(QWidget):
+class TodayPage(LoadsWhenShown, QWidget):
     def __init__(self, session: ProgramSession, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.session = session
@@ -421,7 +445,7 @@ class TodayPage(QWidget):
         session.slots_changed.connect(lambda _p, dates: self.reload() if session.app.today() in dates else None)
         self.reload()
 
-    def reload(self) -> None:
+    def _load(self) -> None:
         data, ctx = self.session.data, self.session.ctx
         day = self.session.app.today()
         self.title.setText(f"<h3>Today, {day:%A %B %d, %Y}</h3>")
