@@ -192,10 +192,18 @@ class Credentials:
 
     def sign_out(self) -> None:
         """End the sign-in on the server (best effort) and delete the credential from this machine."""
+        self.revoke(self.forget())
+
+    def forget(self) -> str | None:
+        """Delete the credential from this machine (no network); the refresh token, to `revoke`."""
         token = self.store.get(self.key)
         self.store.delete(self.key)
         self._access = None
         self.identity = None
+        return token
+
+    def revoke(self, token: str | None) -> None:
+        """End a sign-in on the server (best effort: offline, the token expires there)."""
         if token is not None:
             try:
                 send(self.http, "POST", "/v1/auth/logout", json={"refresh_token": token})

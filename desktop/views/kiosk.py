@@ -5,21 +5,30 @@ Read-only without any sign-in: today's schedule, tonight's call, and one person'
 time (QSettings `kiosk/idle_minutes`, default 5), and signing out deletes that person's credential
 from this machine (`core.sync.auth.Credentials.sign_out`: keyring entry removed, token revoked on
 the server when reachable). The password is never kept.
+
+The network never runs on the GUI thread: the sign-in runs in a background worker
+(`desktop.workers`) while a busy bar shows and the sign-in controls wait; an unreachable server is
+reported in a sentence and the kiosk stays read-only. Signing out deletes the credential at once and
+tells the server in the background. A sign-in still running when the kiosk closes (or is abandoned)
+is signed out again as soon as it returns, so no credential is left behind.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import threading
 from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import QEvent, QObject, QSettings, QTimer, Signal
+import httpx
+from PySide6.QtCore import QEvent, QObject, QSettings, QThreadPool, QTimer, Signal
 from PySide6.QtWidgets import (
     QComboBox,
     QFormLayout,
     QHBoxLayout,
     QLabel,
     QLineEdit,
+    QProgressBar,
     QPushButton,
     QTableWidget,
     QTableWidgetItem,
@@ -28,9 +37,11 @@ from PySide6.QtWidgets import (
 )
 
 from core.calendar import academic_year_of
+from core.errors import Cancelled
 from core.services import catalog, people, schedule
 from core.services.base import ServiceContext
-from core.sync.auth import Credentials
+from core.sync.auth import Credentials, SyncError
+from desktop.workers import WorkerManager
 
 IDLE_KEY = "kiosk/idle_minutes"
 DEFAULT_IDLE_MINUTES = 5
@@ -49,13 +60,29 @@ def idle_minutes(settings: QSettings) -> float:
     return value if value > 0 else DEFAULT_IDLE_MINUTES
 
 
+def failure_sentence(error: BaseException) -> str:
+    """What the kiosk says when a sign-in fails."""
+    if isinstance(error, SyncError) and isinstance(error.__cause__, httpx.TransportError):
+        return ("Not signed in: the sync server cannot be reached (this computer may be offline). "
+                "The kiosk stays read-only; try again later.")
+    return f"Not signed in: {error}"
+
+
+class _Attempt:
+    """One sign-in in flight; `abandoned` once the kiosk no longer wants its result."""
+
+    def __init__(self, user: str) -> None:
+        self.user = user
+        self.abandoned = threading.Event()
+
+
 class KioskView(QWidget):
     signed_in = Signal(str)
     signed_out = Signal(str)
 
     def __init__(self, ctx: ServiceContext, program_id: str, *, settings: QSettings,
                  sign_in: SignIn | None = None, today: Callable[[], dt.date] = dt.date.today,
-                 parent: QWidget | None = None) -> None:
+                 workers: WorkerManager | None = None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.ctx = ctx
         self.program_id = program_id
@@ -63,6 +90,12 @@ class KioskView(QWidget):
         self._sign_in = sign_in
         self._today = today
         self.credentials: Credentials | None = None
+        self._attempt: _Attempt | None = None
+        if workers is None:  # a kiosk of its own (no main window): its own pools
+            writer = QThreadPool(self)
+            writer.setMaxThreadCount(1)
+            workers = WorkerManager(QThreadPool(self), writer, self)
+        self.workers = workers
         self.setAccessibleName("Kiosk")
 
         self.title = QLabel(self)
@@ -87,6 +120,11 @@ class KioskView(QWidget):
         self.status = QLabel("Read-only: nobody is signed in.", self)
         self.status.setAccessibleName("Kiosk sign-in status")
         self.status.setWordWrap(True)
+        self.busy = QProgressBar(self)  # shown while a sign-in waits for the server
+        self.busy.setRange(0, 0)
+        self.busy.setTextVisible(False)
+        self.busy.setAccessibleName("Signing in")
+        self.busy.hide()
 
         form = QFormLayout()
         form.addRow("User", self.user)
@@ -103,6 +141,7 @@ class KioskView(QWidget):
         layout.addWidget(self.week_table, 1)
         layout.addLayout(form)
         layout.addLayout(buttons)
+        layout.addWidget(self.busy)
         layout.addWidget(self.status)
 
         self.idle_timer = QTimer(self)
@@ -171,8 +210,11 @@ class KioskView(QWidget):
 
     # ------------------------------------------------------------------------------- sign-in
     def sign_in(self) -> None:
+        """Start signing in the typed user in the background (the window stays responsive)."""
         user, password = self.user.text().strip(), self.password.text()
         self.password.clear()  # never kept, whatever happens
+        if self._attempt is not None:
+            return  # one sign-in at a time (the button is disabled meanwhile)
         if self._sign_in is None:
             self.status.setText("No sync server is linked on this computer; the kiosk stays read-only.")
             return
@@ -181,24 +223,51 @@ class KioskView(QWidget):
             return
         if self.credentials is not None:
             self.sign_out("")
-        try:
-            self.credentials = self._sign_in(user, password)
-        except Exception as exc:  # noqa: BLE001 - the sentence of the error is shown
-            self.credentials = None
-            self.status.setText(f"Not signed in: {exc}")
-            self._update_buttons()
+        attempt = self._attempt = _Attempt(user)
+        sign_in = self._sign_in
+
+        def task(*, progress: Any, cancelled: Callable[[], bool]) -> Credentials:
+            creds = sign_in(user, password)
+            if attempt.abandoned.is_set() or cancelled():
+                creds.sign_out()  # nobody waits for this sign-in any more: leave nothing behind
+                raise Cancelled()
+            return creds
+
+        self.workers.start("", task, on_finished=lambda creds: self._signed_in(attempt, creds),
+                           on_failed=lambda error: self._sign_in_failed(attempt, error))
+        self.status.setText(f"Signing in as {user}...")
+        self._update_buttons()
+
+    def _signed_in(self, attempt: _Attempt, creds: Credentials) -> None:
+        if attempt is not self._attempt or attempt.abandoned.is_set():
+            self._discard(creds)  # the kiosk moved on (closed, or signed out) meanwhile
             return
+        self._attempt = None
+        self.credentials = creds
         minutes = idle_minutes(self.settings)
-        self.status.setText(f"Signed in as {user}; signed out after {minutes:g} minutes without activity.")
+        self.status.setText(f"Signed in as {attempt.user}; signed out after {minutes:g} minutes without activity.")
         self.idle_timer.start(int(minutes * 60_000))
         self._update_buttons()
-        self.signed_in.emit(user)
+        self.signed_in.emit(attempt.user)
+
+    def _sign_in_failed(self, attempt: _Attempt, error: BaseException) -> None:
+        if attempt is not self._attempt:
+            return
+        self._attempt = None
+        self.status.setText(failure_sentence(error))
+        self._update_buttons()
+
+    def _discard(self, creds: Credentials) -> None:
+        """Delete a credential from this machine now; tell the server in the background."""
+        token = creds.forget()
+        if token is not None:
+            self.workers.start("", lambda **_: creds.revoke(token))
 
     def sign_out(self, why: str = "You signed out.") -> None:
         creds, self.credentials = self.credentials, None
         self.idle_timer.stop()
         if creds is not None:
-            creds.sign_out()  # deletes this person's credential from the machine
+            self._discard(creds)  # deletes this person's credential from the machine
             self.signed_out.emit(creds.username)
         self.user.clear()
         self.password.clear()
@@ -208,8 +277,12 @@ class KioskView(QWidget):
 
     def _update_buttons(self) -> None:
         signed = self.credentials is not None
+        waiting = self._attempt is not None
+        self.busy.setVisible(waiting)
         self.sign_out_button.setEnabled(signed)
-        self.sign_in_button.setEnabled(not signed)
+        self.sign_in_button.setEnabled(not signed and not waiting)
+        self.user.setEnabled(not waiting)
+        self.password.setEnabled(not waiting)
 
     # ---------------------------------------------------------------------------- idle time
     def _watch(self, widget: QWidget) -> None:
@@ -223,6 +296,9 @@ class KioskView(QWidget):
         return False
 
     def closeEvent(self, event: Any) -> None:  # noqa: N802
+        if self._attempt is not None:
+            self._attempt.abandoned.set()  # its credential is deleted as soon as it arrives
+            self._attempt = None
         self.sign_out("")
         super().closeEvent(event)
 
@@ -255,7 +331,8 @@ def open_kiosk(window: Any) -> KioskView | None:
             creds.sign_in(password)
             return creds
 
-    kiosk = KioskView(session.ctx, session.data.program.id, settings=window.app.settings, sign_in=sign_in)
+    kiosk = KioskView(session.ctx, session.data.program.id, settings=window.app.settings, sign_in=sign_in,
+                      workers=window.app.workers)
     kiosk.setWindowTitle("Residency Scheduler - kiosk")
     kiosk.resize(900, 700)
     kiosk.show()

@@ -1,14 +1,16 @@
-"""Kiosk mode: read-only without sign-in; per-person sign-in; idle sign-out removes the credential."""
+"""Kiosk mode: read-only without sign-in; per-person sign-in in the background; idle sign-out
+removes the credential."""
 
 from __future__ import annotations
 
 import datetime as dt
 import json
+import threading
 from pathlib import Path
 
 import httpx
 import pytest
-from PySide6.QtCore import QSettings
+from PySide6.QtCore import QSettings, QThreadPool, QTimer
 
 from core.services import catalog, people, programs, schedule
 from core.services.base import ServiceContext
@@ -16,16 +18,28 @@ from core.services.schedule import CallEdit, SlotEdit
 from core.store.db import open_database
 from core.sync.auth import Credentials, CredentialStore
 from desktop.views.kiosk import IDLE_KEY, KioskView
+from desktop.workers import WorkerManager
 
 TODAY = dt.date(2026, 9, 16)  # a Wednesday
 
 
 class FakeServer:
+    """The sign-in endpoints; `gate` (when set) holds every login until it opens; `offline` fails
+    every request as an unreachable server does."""
+
     def __init__(self) -> None:
         self.logouts: list[str] = []
+        self.gate: threading.Event | None = None
+        self.login_arrived = threading.Event()
+        self.offline = False
 
     def __call__(self, request: httpx.Request) -> httpx.Response:
+        if self.offline:
+            raise httpx.ConnectError("connection refused", request=request)
         if request.url.path == "/v1/auth/login":
+            self.login_arrived.set()
+            if self.gate is not None:
+                assert self.gate.wait(30), "the test never opened the gate"
             body = json.loads(request.content)
             if body["password"] != "right password":
                 return httpx.Response(401, json={"detail": "The user name or password is wrong."})
@@ -59,11 +73,27 @@ def kiosk(qtbot, tmp_path: Path):
         creds.sign_in(password)
         return creds
 
-    v = KioskView(ctx, prog.id, settings=settings, sign_in=sign_in, today=lambda: TODAY)
+    pool, writer = QThreadPool(), QThreadPool()
+    writer.setMaxThreadCount(1)
+    workers = WorkerManager(pool, writer)
+    v = KioskView(ctx, prog.id, settings=settings, sign_in=sign_in, today=lambda: TODAY, workers=workers)
     qtbot.addWidget(v)
     yield v, store, fake, settings, {"lee": lee, "kim": kim}
+    if fake.gate is not None:
+        fake.gate.set()
+    workers.shutdown()
     http.close()
     engine.dispose()
+
+
+def _sign_in(qtbot, v: KioskView, user: str, password: str) -> None:
+    """Type and sign in, then wait for the background sign-in to answer."""
+    v.user.setText(user)
+    v.password.setText(password)
+    v.sign_in()
+    assert v.password.text() == ""  # never kept in the widget
+    qtbot.waitUntil(lambda: v._attempt is None, timeout=10_000)
+    assert not v.busy.isVisibleTo(v)
 
 
 def _table(t) -> list[list[str]]:
@@ -81,39 +111,86 @@ def test_read_only_views_need_no_sign_in(kiosk) -> None:
     assert week[2][1:] == ["", "", "in-house"] and week[3][1:] == ["", "C", ""]
 
 
-def test_sign_in_is_per_person_and_sign_out_removes_the_credential(kiosk) -> None:
+def test_sign_in_is_per_person_and_sign_out_removes_the_credential(qtbot, kiosk) -> None:
     v, store, fake, _settings, _ppl = kiosk
-    v.user.setText("lee")
-    v.password.setText("wrong")
-    v.sign_in()
-    assert v.credentials is None and "wrong" in v.status.text() and v.password.text() == ""
-    v.user.setText("lee")
-    v.password.setText("right password")
-    v.sign_in()
+    _sign_in(qtbot, v, "lee", "wrong")
+    assert v.credentials is None and "wrong" in v.status.text()
+    assert v.sign_in_button.isEnabled()
+    _sign_in(qtbot, v, "lee", "right password")
     assert v.credentials is not None and store.get(v.credentials.key) == "refresh-lee"
     key = v.credentials.key
-    # Another person signing in ends the first person's sign-in first.
-    v.user.setText("kim")
-    v.password.setText("right password")
-    v.sign_in()
-    assert store.get(key) is None and fake.logouts == ["refresh-lee"]
+    # Another person signing in ends the first person's sign-in first: the credential goes at
+    # once, the server hears of it in the background.
+    _sign_in(qtbot, v, "kim", "right password")
+    assert store.get(key) is None
+    qtbot.waitUntil(lambda: fake.logouts == ["refresh-lee"], timeout=10_000)
     kim_key = v.credentials.key
     v.sign_out()
-    assert store.get(kim_key) is None and fake.logouts == ["refresh-lee", "refresh-kim"]
+    assert store.get(kim_key) is None
     assert v.credentials is None and "nobody is signed in" in v.status.text()
+    qtbot.waitUntil(lambda: fake.logouts == ["refresh-lee", "refresh-kim"], timeout=10_000)
+
+
+def test_sign_in_waits_for_the_server_in_the_background(qtbot, kiosk) -> None:
+    v, store, fake, _settings, ppl = kiosk
+    fake.gate = threading.Event()  # a slow server: the login is answered when the test says so
+    v.user.setText("lee")
+    v.password.setText("right password")
+    v.sign_in_button.click()
+    # The click has returned while the server still holds the login: the window is not blocked.
+    assert fake.login_arrived.wait(10) and not fake.gate.is_set()
+    assert v.credentials is None and v.busy.isVisibleTo(v) and "Signing in as lee" in v.status.text()
+    assert not v.sign_in_button.isEnabled() and not v.user.isEnabled() and not v.password.isEnabled()
+    # ... and it keeps handling events: a timer fires and the week view follows the person picked.
+    timer = QTimer(v)
+    timer.setSingleShot(True)
+    with qtbot.waitSignal(timer.timeout, timeout=5000):
+        timer.start(10)
+    v.person.setCurrentIndex(v.person.findData(ppl["kim"].id))
+    assert _table(v.week_table)[2][1:] == ["", "", "in-house"]
+    assert v.credentials is None  # still waiting for the server
+    fake.gate.set()
+    qtbot.waitUntil(lambda: v.credentials is not None, timeout=10_000)
+    assert not v.busy.isVisibleTo(v) and v.sign_out_button.isEnabled() and v.user.isEnabled()
+    assert "Signed in as lee" in v.status.text() and store.get(v.credentials.key) == "refresh-lee"
+
+
+def test_an_unreachable_server_is_said_plainly_and_the_kiosk_stays_read_only(qtbot, kiosk) -> None:
+    v, store, fake, _settings, _ppl = kiosk
+    fake.offline = True
+    _sign_in(qtbot, v, "lee", "right password")
+    assert v.credentials is None
+    assert "cannot be reached" in v.status.text() and "read-only" in v.status.text()
+    assert v.sign_in_button.isEnabled() and v.user.isEnabled() and not v.sign_out_button.isEnabled()
+    assert store.get(Credentials(None, "http://kiosk.test", "lee", store).key) is None  # type: ignore[arg-type]
+    fake.offline = False  # back online: the next try works
+    _sign_in(qtbot, v, "lee", "right password")
+    assert v.credentials is not None
+
+
+def test_closing_during_a_sign_in_leaves_no_credential_behind(qtbot, kiosk) -> None:
+    v, store, fake, _settings, _ppl = kiosk
+    fake.gate = threading.Event()
+    v.user.setText("lee")
+    v.password.setText("right password")
+    v.sign_in_button.click()
+    assert fake.login_arrived.wait(10)
+    v.close()
+    fake.gate.set()  # the server answers after the kiosk was closed
+    qtbot.waitUntil(lambda: fake.logouts == ["refresh-lee"], timeout=10_000)
+    assert store.get(Credentials(None, "http://kiosk.test", "lee", store).key) is None  # type: ignore[arg-type]
+    assert v.credentials is None
 
 
 def test_idle_time_from_settings_signs_out(qtbot, kiosk) -> None:
     v, store, fake, settings, _ppl = kiosk
     settings.setValue(IDLE_KEY, 0.005)  # 0.3 s
-    v.user.setText("lee")
-    v.password.setText("right password")
-    v.sign_in()
+    _sign_in(qtbot, v, "lee", "right password")
     key = v.credentials.key
     assert v.idle_timer.isActive() and v.idle_timer.interval() == 300
     qtbot.waitUntil(lambda: v.credentials is None, timeout=5000)
-    assert store.get(key) is None and fake.logouts == ["refresh-lee"]
-    assert "idle time" in v.status.text()
+    assert store.get(key) is None and "idle time" in v.status.text()
+    qtbot.waitUntil(lambda: fake.logouts == ["refresh-lee"], timeout=10_000)
 
 
 @pytest.mark.qt_log_ignore("This plugin does not support propagateSizeHints")  # offscreen platform, top-level window
