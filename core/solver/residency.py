@@ -51,6 +51,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import random
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -82,6 +83,7 @@ I64 = NDArray[np.int64]
 ProgressCallback = Callable[[int, int, float], None]
 """progress(objective, best_bound, elapsed_seconds); called from solver threads."""
 
+BIG_MODEL_VARIABLES = 40_000  # above this the free model's presolve alone outlasts a minute: LNS instead
 MAX_MERGED_MINUTES = 16 * 60  # two touching spans may form one period of at most this length
 CALL_NAMES = {v: k for k, v in CALL_CODES.items()}
 
@@ -522,6 +524,7 @@ class _Built:
             wins = [(a, a + W - 1) for a in range(0, max(0, D - W + 1))]
         wins = [(a, b) for a, b in wins if b >= d0 and a <= d1]
         self.h80w: list[Any] = []
+        self.h80w_person: list[int] = []
         self.dm_vars: dict[tuple[int, int], Any] = {}
 
         def table(bad: B) -> dict[int, frozenset[int]]:
@@ -738,6 +741,7 @@ class _Built:
                         wv = m.new_bool_var(f"h80w{p}_{a_}")
                         m.add(total <= warn).only_enforce_if(wv.Not())
                         self.h80w.append(wv)
+                        self.h80w_person.append(p)
                 need = int(math.ceil(rules.min_free_days_per_window * length / W - 1e-9))
                 hi = fr_hi[b_ + 1] - fr_hi[a_]
                 if hi < need:
@@ -1060,6 +1064,7 @@ def generate(
     solved = False
     phases: list[str] = []
     start_name = ""
+    big = len(built.m.proto.variables) > BIG_MODEL_VARIABLES
     try:
         if cancelled():
             was_cancelled.set()
@@ -1082,7 +1087,7 @@ def generate(
                     built.m.add(cp_model.LinearExpr.sum(cut) >= lb)
                     collector.on_bound(lb)
                 # the calls of the relaxation with the cells re-solved around them: a good start
-                if calls and not was_cancelled.is_set():
+                if calls and not was_cancelled.is_set() and not big:
                     phases.append("fixed calls")
                     better = _solve_fixed(built, collector, calls, first, min(30.0, max(0.5, 0.4 * time_limit)),
                                           workers, register)
@@ -1091,10 +1096,14 @@ def generate(
                         built.m.clear_hints()  # type: ignore[no-untyped-call]
                         built.m.proto.solution_hint.vars.extend(range(len(first)))
                         built.m.proto.solution_hint.values.extend(first)
-            # Phase 3: the full model from the completed hint.
+            # Phase 3: the full model from the completed hint; on a big model (whose presolve alone
+            # takes longer than the time limit) a neighbourhood search over groups of people instead.
             remaining = time_limit - (time.monotonic() - start)
             solved = False
-            if remaining > 0.05 and not was_cancelled.is_set():
+            if big and collector.values is not None and remaining > 1.0 and not was_cancelled.is_set():
+                phases.append("people lns")
+                _people_lns(built, collector, start + time_limit, workers, register, was_cancelled, seed)
+            elif remaining > 0.05 and not was_cancelled.is_set():
                 solver.parameters.max_time_in_seconds = remaining
                 phases.append("full")
                 register(solver)
@@ -1156,6 +1165,42 @@ def _complete_hint(built: _Built, collector: _Collector, start: float, limit: fl
         if values is not None:
             return values, name
     return None, ""
+
+
+def _people_lns(built: _Built, collector: _Collector, deadline: float, workers: int,
+                register: Callable[[Any], None], was_cancelled: threading.Event, seed: int) -> None:
+    """Improve the best schedule by re-solving groups of people with everyone else fixed.
+
+    Each step frees the cells and calls of about 24 people (those with an H80 warning in the best
+    schedule first, then people of one random class, so that its fairness can move) and fixes every
+    other decision in the domains of a copy of the model, like the hint completion, so that its
+    presolve takes about a second even on the large demo. Stops at the deadline or on a cancel.
+    """
+    rng = random.Random(seed)
+    owned: dict[int, list[int]] = {}
+    for (p, _s), vs in built.x.items():
+        owned.setdefault(p, []).extend(v.Index() for v in vs.values())
+    for (_k, p, _d), v in built.c.items():
+        owned.setdefault(p, []).append(v.Index())
+    people = sorted(owned)
+    classes: dict[tuple[int, int], list[int]] = {}
+    for p in people:
+        classes.setdefault((int(built.snap.kind[p]), int(built.snap.pgy[p])), []).append(p)
+    groups = list(classes.values())
+    size = 24
+    while not was_cancelled.is_set():
+        left = deadline - time.monotonic()
+        if left < 1.0:
+            return
+        best = collector.values
+        if best is None:
+            return
+        warned = sorted({p for v, p in zip(built.h80w, built.h80w_person, strict=True) if best[v.Index()]})
+        free = set(rng.sample(warned, min(len(warned), size // 2)))
+        pool = [p for p in rng.choice(groups) if p not in free]
+        free.update(rng.sample(pool, min(len(pool), size - len(free))))
+        fixed = {i: best[i] for p in people if p not in free for i in owned[p]}
+        _solve_fixed(built, collector, fixed, best, min(8.0, left), workers, register)
 
 
 def _call_bound(built: _Built, limit: float, workers: int,

@@ -353,3 +353,19 @@ def test_a_start_is_found_when_the_current_calls_break_a_hard_rule() -> None:
     ih = r.call == CALL_IN_HOUSE
     assert not (ih[:, 1:] & ih[:, :-1]).any()
     assert not [v for v in r.violations if v.severity == "critical"]
+
+
+def test_big_models_improve_by_re_solving_groups_of_people(monkeypatch: pytest.MonkeyPatch) -> None:
+    import core.solver.residency as residency
+
+    monkeypatch.setattr(residency, "BIG_MODEL_VARIABLES", 0)  # treat this small block as a big one
+    b = SnapBuilder(START, days=4)
+    people = [b.person(f"R{i}", pgy=2) for i in range(3)]
+    for p in people:
+        b.days(p, range(4), "IP")
+    snap = _with_pool(b.build())
+    r = _solve(snap, time_limit=8)
+    assert r.stats["phases"] == ["hint", "calls", "people lns"]
+    # the hint has no calls (4 empty nights); the group (everybody here) is re-solved to the optimum
+    # of the relaxation test above
+    assert r.objective == 110 and r.terms["fairness"] == 1
