@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -440,10 +440,12 @@ class BlockGridModel(QAbstractTableModel):
     def mimeData(self, indexes: Sequence[QModelIndex]) -> QMimeData:
         return self.cells_mime(indexes)
 
-    def drop_plan(self, data: QMimeData | None, action: Qt.DropAction, row: int, column: int) -> DropPlan | None:
+    def drop_plan(self, data: QMimeData | None, action: Qt.DropAction, row: int, column: int,
+                  map_row: Callable[[int, int, int], int | None] | None = None) -> DropPlan | None:
         """What dropping `data` with its anchor on (row, column) does; None when it cannot be
         dropped there (a cell would land outside the people's rows or the block's days) or
-        changes nothing."""
+        changes nothing. `map_row(source row, anchor row, target row)` is where a dragged row
+        lands (default: the same number of rows down; the filter proxy counts shown rows)."""
         decoded = decode_cells(data)
         snap, cells = self.snapshot, self.cells
         if decoded is None or snap is None or cells is None or action not in (
@@ -455,7 +457,8 @@ class BlockGridModel(QAbstractTableModel):
         targets: dict[tuple[str, dt.date, int], str | None] = {}
         locked_over = 0
         for r, c, *_x, act, _lk in sources:
-            tr, tc = r + dr, c + dc
+            mapped = r + dr if map_row is None else map_row(r, ar, row)
+            tr, tc = (-1 if mapped is None else mapped), c + dc
             if not (CALL_ROWS <= tr < self._n_rows and 0 <= tc < self._n_cols):
                 return None
             key = self.cell(self.index(tr, tc))
@@ -667,6 +670,37 @@ class BlockFilterProxy(QSortFilterProxyModel):
         if activity_index != "keep":
             self.activity_index = activity_index  # type: ignore[assignment]
         self.endFilterChange(QSortFilterProxyModel.Direction.Rows)
+
+    def map_row(self, source_row: int, anchor_row: int, target_row: int) -> int | None:
+        """Where a dropped row lands: as many *shown* rows below the target as it was below the
+        anchor (rows the filter hides are skipped); None when it would land on no shown row."""
+        if self.passthrough:
+            return source_row + target_row - anchor_row
+        model = self.sourceModel()
+        rows = [self.mapFromSource(model.index(r, 0)).row() for r in (source_row, anchor_row, target_row)]
+        if min(rows) < 0:  # a row the filter hides now: count source rows
+            return source_row + target_row - anchor_row
+        t = rows[0] - rows[1] + rows[2]
+        return self.mapToSource(self.index(t, 0)).row() if 0 <= t < self.rowCount() else None
+
+    def _drop_plan(self, data: QMimeData, action: Qt.DropAction, row: int, column: int, parent: Index) -> DropPlan | None:
+        model = self.sourceModel()
+        target = self.mapToSource(parent if parent.isValid() else self.index(row, column))
+        if not isinstance(model, BlockGridModel) or not target.isValid():
+            return None
+        return model.drop_plan(data, action, target.row(), target.column(), self.map_row)
+
+    def canDropMimeData(self, data: QMimeData, action: Qt.DropAction, row: int, column: int, parent: Index) -> bool:
+        return self._drop_plan(data, action, row, column, parent) is not None
+
+    def dropMimeData(self, data: QMimeData, action: Qt.DropAction, row: int, column: int, parent: Index) -> bool:
+        plan = self._drop_plan(data, action, row, column, parent)
+        if plan is None:
+            return False
+        model = self.sourceModel()
+        assert isinstance(model, BlockGridModel)
+        model.drop_requested.emit(plan)
+        return True
 
     @property
     def passthrough(self) -> bool:

@@ -756,7 +756,8 @@ class SchedulePage(QWidget):
         else:
             target = self.proxy.mapToSource(self.view.currentIndex())
         action = Qt.DropAction.MoveAction if self._clipboard_cut else Qt.DropAction.CopyAction
-        plan = self.model.drop_plan(self._clipboard, action, target.row(), target.column()) if target.isValid() else None
+        plan = (self.model.drop_plan(self._clipboard, action, target.row(), target.column(), self.proxy.map_row)
+                if target.isValid() else None)
         if plan is None:
             self.session.message.emit("The cells cannot be pasted there: they would land outside the people's "
                                       "rows or this block's days.")

@@ -247,3 +247,22 @@ def test_keyboard_cut_and_paste_moves_cells(window, qtbot, sample, confirmed):
     menu = page.build_context_menu()
     texts = [a.text() for a in menu.actions()]
     assert {"Cut cells", "Copy cells", "Paste cells here"} <= set(texts)
+
+
+def test_with_a_filter_dropped_rows_land_on_the_shown_rows(window, qtbot, sample, confirmed):
+    page = window.schedule_page()
+    ids = sample.activity_ids
+    a, b, c, d = sample.residents[:4]  # grid rows in this order
+    prepare(window, qtbot, [(a, JUL_6, 0, ids["LEC"]), (c, JUL_6, 0, ids["OFF"])])
+    page.proxy.set_filter(rotation_people={a, c, d})  # b is hidden between a and c
+    b_before = in_db(window, b, JUL_9)
+    data = page.proxy.mimeData([cell(page, a, JUL_6, 0), cell(page, c, JUL_6, 0)])
+    # a's cell on c, and c's (one shown row below a) on d (one shown row below c), not on hidden rows
+    assert page.proxy.dropMimeData(data, COPY, -1, -1, cell(page, c, JUL_9, 0))
+    qtbot.waitUntil(lambda: in_db(window, d, JUL_9)[0] == ids["OFF"], timeout=10_000)
+    assert in_db(window, c, JUL_9)[0] == ids["LEC"]
+    assert in_db(window, b, JUL_9) == b_before
+    qtbot.waitUntil(lambda: settled(window), timeout=10_000)
+    # the last shown row has nothing below it: a two-row drop there is refused
+    last = page.proxy.index(page.proxy.rowCount() - 1, 0)
+    assert not page.proxy.canDropMimeData(data, COPY, -1, -1, last)
