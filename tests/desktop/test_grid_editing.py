@@ -266,3 +266,24 @@ def test_with_a_filter_dropped_rows_land_on_the_shown_rows(window, qtbot, sample
     # the last shown row has nothing below it: a two-row drop there is refused
     last = page.proxy.index(page.proxy.rowCount() - 1, 0)
     assert not page.proxy.canDropMimeData(data, COPY, -1, -1, last)
+
+
+def test_a_drag_starts_only_from_inside_the_selection(window, qtbot, sample):
+    """A press outside the selection sweeps a new selection (no drag of that one cell); a press
+    inside it keeps the selection, ready to be dragged."""
+    page = window.schedule_page()
+    view, sm = page.view, page.view.selectionModel()
+    res = sample.residents[0]
+    a, b, other = cell(page, res, JUL_6, 0), cell(page, res, JUL_6, 1), cell(page, res, JUL_9, 0)
+    view.scrollTo(a)
+    sm.select(a, sm.SelectionFlag.ClearAndSelect)
+    sm.select(b, sm.SelectionFlag.Select)
+    qtbot.mousePress(view.viewport(), Qt.MouseButton.LeftButton, pos=view.visualRect(b).center())
+    assert view.dragEnabled()
+    assert sm.isSelected(a) and sm.isSelected(b)  # the selection stays for the drag
+    qtbot.mouseRelease(view.viewport(), Qt.MouseButton.LeftButton, pos=view.visualRect(b).center())
+    view.scrollTo(other)
+    qtbot.mousePress(view.viewport(), Qt.MouseButton.LeftButton, pos=view.visualRect(other).center())
+    assert not view.dragEnabled()
+    assert sm.isSelected(other) and not sm.isSelected(a)
+    qtbot.mouseRelease(view.viewport(), Qt.MouseButton.LeftButton, pos=view.visualRect(other).center())
