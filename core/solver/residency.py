@@ -1080,7 +1080,8 @@ def generate(
             # Phase 2: a lower bound from the calls alone (fairness, call coverage, requests), as a cut.
             if not was_cancelled.is_set():
                 phases.append("calls")
-                lb, calls = _call_bound(built, min(10.0, max(0.5, time_limit / 6)), workers, register)
+                lb, calls = _call_bound(built, min(10.0, max(0.5, time_limit / 6)), workers, register,
+                                        was_cancelled.is_set)
                 if lb is not None and lb > 0:
                     keys = ("coverage_min", "fairness", "requests", "changes")
                     cut = [built.weight[k] * built.term_vars[k] for k in keys if built.weight[k]]
@@ -1090,7 +1091,7 @@ def generate(
                 if calls and not was_cancelled.is_set() and not big:
                     phases.append("fixed calls")
                     better = _solve_fixed(built, collector, calls, first, min(30.0, max(0.5, 0.4 * time_limit)),
-                                          workers, register)
+                                          workers, register, was_cancelled.is_set)
                     if better is not None and collector.values is better:
                         first = better
                         built.m.clear_hints()  # type: ignore[no-untyped-call]
@@ -1161,7 +1162,7 @@ def _complete_hint(built: _Built, collector: _Collector, start: float, limit: fl
     for name, fixed in (("hint", hint), ("hint without calls", no_calls), ("all off", all_off)):
         if was_cancelled.is_set():
             break
-        values = _solve_fixed(built, collector, fixed, None, limit, workers, register)
+        values = _solve_fixed(built, collector, fixed, None, limit, workers, register, was_cancelled.is_set)
         if values is not None:
             return values, name
     return None, ""
@@ -1200,11 +1201,11 @@ def _people_lns(built: _Built, collector: _Collector, deadline: float, workers: 
         pool = [p for p in rng.choice(groups) if p not in free]
         free.update(rng.sample(pool, min(len(pool), size - len(free))))
         fixed = {i: best[i] for p in people if p not in free for i in owned[p]}
-        _solve_fixed(built, collector, fixed, best, min(8.0, left), workers, register)
+        _solve_fixed(built, collector, fixed, best, min(8.0, left), workers, register, was_cancelled.is_set)
 
 
-def _call_bound(built: _Built, limit: float, workers: int,
-                register: Callable[[Any], None]) -> tuple[int | None, dict[int, int]]:
+def _call_bound(built: _Built, limit: float, workers: int, register: Callable[[Any], None],
+                stop: Callable[[], bool] = _never) -> tuple[int | None, dict[int, int]]:
     """A lower bound on the call part of the objective: coverage of the call nights, fairness, requests.
 
     Solves the relaxation that keeps the call variables and only the constraints among them (one call
@@ -1224,9 +1225,11 @@ def _call_bound(built: _Built, limit: float, workers: int,
     def tr(lits: Sequence[Any]) -> list[Any]:
         return [var[lit.Index()] for lit in lits]
 
-    for lits, rhs in built.call_rows:
+    for n, (lits, rhs) in enumerate(built.call_rows):
         if lits:
             rm.add(cp_model.LinearExpr.sum(tr(lits)) <= rhs)
+        if n % 256 == 0 and stop():  # building this takes seconds on the large demo: keep cancel fast
+            return None, {}
     for z in built.call_zeros:
         rm.add(var[z.Index()] == 0)
     obj: list[Any] = []
@@ -1236,6 +1239,8 @@ def _call_bound(built: _Built, limit: float, workers: int,
             rm.add(cp_model.LinearExpr.sum(tr(lits)) <= need)
             obj.append(-w.coverage_min * cp_model.LinearExpr.sum(tr(lits)))
         const += w.coverage_min * need
+    if stop():
+        return None, {}
     if w.fairness:
         for counts in built.fair_counts:
             ub = max(c for c, _ in counts) + max(len(lits) for _, lits in counts)
@@ -1265,6 +1270,8 @@ def _call_bound(built: _Built, limit: float, workers: int,
         obj.append(w.change * (cp_model.LinearExpr.sum(pos) - cp_model.LinearExpr.sum(neg)
                                + cp_model.LinearExpr.sum(list(forced.values()))))
     rm.minimize(cp_model.LinearExpr.sum(obj) + const)
+    if stop():
+        return None, {}
     solver = cp_model.CpSolver()
     solver.parameters.max_time_in_seconds = limit
     solver.parameters.num_workers = max(1, workers)
@@ -1297,7 +1304,7 @@ def _call_bound(built: _Built, limit: float, workers: int,
         dv = rm.new_int_var(0, len(zs), "deficit")
         rm.add(dv >= cp_model.LinearExpr.sum(zs) - max(0, spare))
         deficits.append(dv)
-    if not deficits:
+    if not deficits or stop():
         return lb, calls
     rm.add(cp_model.LinearExpr.sum(obj) + const <= lb)
     rm.minimize(cp_model.LinearExpr.sum(deficits))
@@ -1312,7 +1319,8 @@ def _call_bound(built: _Built, limit: float, workers: int,
 
 
 def _solve_fixed(built: _Built, collector: _Collector, fixed: dict[int, int], hint: list[int] | None,
-                 limit: float, workers: int, register: Callable[[Any], None]) -> list[int] | None:
+                 limit: float, workers: int, register: Callable[[Any], None],
+                 stop: Callable[[], bool] = _never) -> list[int] | None:
     """The full model with the variables of `fixed` fixed (index -> value), from `hint`; its best
     solution (offered to the collector), or None."""
     model = built.m.clone()
@@ -1325,6 +1333,8 @@ def _solve_fixed(built: _Built, collector: _Collector, fixed: dict[int, int], hi
     if hint is not None:
         proto.solution_hint.vars.extend(range(len(hint)))
         proto.solution_hint.values.extend(hint)
+    if stop():  # the copy takes about a second on the large demo
+        return None
     solver = cp_model.CpSolver()
     solver.parameters.max_time_in_seconds = limit
     solver.parameters.num_workers = max(1, workers)

@@ -369,3 +369,19 @@ def test_big_models_improve_by_re_solving_groups_of_people(monkeypatch: pytest.M
     # the hint has no calls (4 empty nights); the group (everybody here) is re-solved to the optimum
     # of the relaxation test above
     assert r.objective == 110 and r.terms["fairness"] == 1
+
+
+def test_the_relaxation_and_the_fixed_solves_give_up_at_once_when_stopped() -> None:
+    from core.solver.residency import Weights, _Built, _call_bound, _Collector, _solve_fixed
+
+    b = SnapBuilder(START, days=4)
+    people = [b.person(f"R{i}", pgy=2) for i in range(3)]
+    for p in people:
+        b.days(p, range(4), "IP")
+    built = _Built(problem_from_snapshot(_with_pool(b.build()), 0, 3), Weights())
+    solvers: list[Any] = []
+    assert _call_bound(built, 10.0, 2, solvers.append, stop=lambda: True) == (None, {})
+    collector = _Collector(built, time.monotonic(), lambda o, bd, e: None)
+    assert _solve_fixed(built, collector, {}, None, 10.0, 2, solvers.append, stop=lambda: True) is None
+    assert solvers == [] and collector.values is None  # no search was started
+    assert _call_bound(built, 10.0, 2, solvers.append)[0] == 110 and len(solvers) == 1
