@@ -1080,7 +1080,7 @@ def generate(
             # Phase 2: a lower bound from the calls alone (fairness, call coverage, requests), as a cut.
             if not was_cancelled.is_set():
                 phases.append("calls")
-                lb, calls = _call_bound(built, min(10.0, max(0.5, time_limit / 6)), workers, register,
+                lb, calls = _call_bound(built, min(5.0 if big else 10.0, max(0.5, time_limit / 6)), workers, register,
                                         was_cancelled.is_set)
                 if lb is not None and lb > 0:
                     keys = ("coverage_min", "fairness", "requests", "changes")
