@@ -494,6 +494,8 @@ def build_snapshot(
     weekday = np.array([(start + dt.timedelta(days=d)).weekday() for d in range(n_days)])
     dated: list[tuple[int, Any]] = []
     selectors: dict[tuple[int | None, int], Any] = {}  # slot columns of each (weekday, slot), made once
+    rule_cells: list[Any] = []  # flat (activity, slot) cells of each weekday rule, in row order
+    rule_values: list[tuple[int, int, int]] = []
     for r in session.execute(
         select(m.CoverageRequirement.activity_id, m.CoverageRequirement.date, m.CoverageRequirement.weekday,
                m.CoverageRequirement.slot, m.CoverageRequirement.min_count, m.CoverageRequirement.optimum,
@@ -511,9 +513,19 @@ def build_snapshot(
         if s_sel is None:
             days_sel = np.arange(n_days) if r.weekday is None else np.nonzero(weekday == r.weekday)[0]
             s_sel = selectors[(r.weekday, r.slot)] = 2 * days_sel + r.slot
-        req_min[ai, s_sel] = r.min_count
-        req_opt[ai, s_sel] = r.optimum
-        req_max[ai, s_sel] = min(r.max_count, NO_MAX)
+        rule_cells.append(ai * S + s_sel)
+        rule_values.append((r.min_count, r.optimum, min(r.max_count, NO_MAX)))
+    if rule_cells:  # every weekday rule at once; where rules name one cell, the later row wins (as in a loop)
+        lengths = np.array([len(c) for c in rule_cells])
+        cells = np.concatenate(rule_cells)
+        row_of = np.repeat(np.arange(len(rule_cells)), lengths)
+        order = np.argsort(cells, kind="stable")
+        last = np.ones(len(order), dtype=bool)
+        last[:-1] = cells[order][1:] != cells[order][:-1]
+        pick = order[last]
+        values = np.array(rule_values, dtype=np.int64)[row_of[pick]]
+        for i, target in enumerate((req_min, req_opt, req_max)):
+            target.reshape(-1)[cells[pick]] = values[:, i]
     for ai, r in dated:  # a requirement for one date overrides the weekday rule
         if r.date is not None and start <= r.date <= end:
             s = 2 * (r.date - start).days + r.slot

@@ -207,3 +207,27 @@ def test_ranking_equals_the_full_engine(demo, data):
     assert keys == sorted(keys)
     for c in fast[:2]:
         assert full_check_ok(ctx, offer.id, c.person_id, c.give_back)
+
+
+def test_weekday_coverage_rules_later_row_wins(ctx, program):
+    """The snapshot applies every weekday rule at once; where rules name the same cells the rule
+    written later wins, as when they were applied one by one."""
+    from core.services import catalog
+
+    pid, wards = program["program"].id, program["wards"].id
+    rules = [(None, 0, 1, 2, 3), (0, 0, 4, 5, 6), (None, 1, 0, 1, 1), (2, 1, 2, 2, 2), (None, 0, 0, 0, 9), (4, 0, 3, 3, 3)]
+    for weekday, slot, lo, opt, hi in rules:
+        catalog.create_requirement(ctx, pid, wards, slot=slot, min_count=lo, optimum=opt, max_count=hi, weekday=weekday)
+    start, end = dt.date(2026, 8, 3), dt.date(2026, 8, 23)
+    with ctx.sessions() as s:
+        snap = build_snapshot(s, pid, start, end)
+    a = snap.activity_index[wards]
+    for d in range(snap.n_days):
+        day = snap.date_of(d)
+        for slot in (0, 1):
+            expected = (0, 0, 9999)
+            for weekday, r_slot, lo, opt, hi in rules:  # one by one, in the order written
+                if r_slot == slot and weekday in (None, day.weekday()):
+                    expected = (lo, opt, hi)
+            s_ = 2 * d + slot
+            assert (snap.req_min[a, s_], snap.req_opt[a, s_], snap.req_max[a, s_]) == expected, (day, slot)
