@@ -81,6 +81,18 @@ def to_jsonable(obj: Any) -> Any:
     return obj
 
 
+def background_priority() -> None:
+    """Lower this process's CPU priority (nice +10): the spawned N-2 and repair processes yield the
+    CPU to the program that started them (on a 2-core machine a desktop's GUI thread otherwise
+    waits for a time slice behind them)."""
+    import os
+
+    try:
+        os.nice(10)
+    except (AttributeError, OSError):  # no nice on this platform, or not allowed: run as is
+        pass
+
+
 # ------------------------------------------------------------------------------------------ cache
 class ResultCache:
     """A small thread-safe LRU of results keyed by (analysis id, revision, parameters)."""

@@ -22,7 +22,7 @@ from numpy.typing import NDArray
 
 from core.errors import Cancelled
 from core.progress import CancelledFn, ProgressFn, check, never, noop
-from core.resilience.common import cached, frozen_array
+from core.resilience.common import background_priority, cached, frozen_array
 from core.resilience.refill import RefillModel, interaction_matrix, model_for, refill
 from core.snapshot import ScheduleSnapshot
 
@@ -65,6 +65,7 @@ _WORKER_MODEL: RefillModel | None = None
 def _init_worker(model: RefillModel) -> None:
     global _WORKER_MODEL
     _WORKER_MODEL = model
+    background_priority()
 
 
 def _solve_chunk(pairs: NDArray[np.int64]) -> NDArray[np.int64]:

@@ -269,6 +269,9 @@ def _solve_in_process(snap: ScheduleSnapshot, scenarios: Sequence[tuple[Sequence
 def _child(conn: Any, snap: ScheduleSnapshot, scenarios: list[tuple[tuple[int, ...], tuple[int, int] | None]],
            time_limit: float) -> None:
     """The spawned process: solve each scenario and send ("ok", i, answer) or ("error", i, exception)."""
+    from core.resilience.common import background_priority
+
+    background_priority()
     for i, (removed, days) in enumerate(scenarios):
         try:
             conn.send(("ok", i, _solver_answer(snap, removed, days, lambda: False, time_limit)))
