@@ -69,8 +69,9 @@ def main() -> None:
         first = "none" if r.time_to_first is None else f"{r.time_to_first:.2f} s"
         print(f"first schedule: {first} (model build {r.stats['build_seconds']} s, "
               f"{r.stats['cells']} free cells, {r.stats['calls']} call variables)")
-        print(f"final: {r.status} objective {r.objective} bound {r.bound} gap "
-              f"{100 * (r.gap or 0):.2f} % after {r.wall_time:.1f} s; within 1 % at: {within}")
+        gap = "-" if r.gap is None else f"{100 * r.gap:.2f} %"
+        print(f"final: {r.status} objective {r.objective} bound {r.bound} gap {gap} after {r.wall_time:.1f} s; "
+              f"within 1 % at: {within}; phases {r.stats.get('phases')}, start {r.stats.get('start')!r}")
         print(f"terms: {r.terms}; engine: {r.counts_by_severity()}; hand cells unchanged: {kept}; "
               f"unfilled {len(r.unfilled)}; changes {len(r.changes)} cells + {len(r.call_changes)} calls")
         print(f"solver status: {r.stats['solver_status']}")
