@@ -44,7 +44,12 @@ requests (no call on a pending leave request); then each changed cell or call ni
 
 `generate(problem, ...)` solves it with a time limit, progress (objective, bound), cancel within
 0.5 s keeping the best schedule found, and checks the result with `core.rules.engine.validate`
-before it returns it.
+before it returns it. Phases (`stats["phases"]`): "hint" completes the current schedule (or, when it
+breaks a hard rule, the same without its calls, then everything off) with the decisions fixed in
+the domains; "calls" solves the call relaxation (`_call_bound`), whose optimum is a valid cut on the
+objective and whose calls start "fixed calls" (the cells re-solved around them); "full" is the
+CP-SAT search of the whole model from the best schedule, or "people lns" on a big model
+(`BIG_MODEL_VARIABLES`), where the whole model's presolve alone outlasts the time limit.
 """
 
 from __future__ import annotations
