@@ -86,7 +86,7 @@ from desktop.models.block_grid import (
 )
 from desktop.models.violations import ViolationFilterProxy, ViolationRole, ViolationsModel
 from desktop.program import BlockData, ProgramData, ProgramSession
-from desktop.views.grid_painter import GridPainter, rule_mark
+from desktop.views.grid_painter import GridPainter, NameHeader, rule_mark
 
 Edit = tuple[str, dt.date, int, str | None]
 MARK_COLOUR = QColor("#e00000")
@@ -219,6 +219,7 @@ class GridView(QTableView):
         self.setDefaultDropAction(Qt.DropAction.MoveAction)
         self.setDragDropOverwriteMode(True)  # drop on a cell, never between rows
         self.setDropIndicatorShown(True)
+        self.setVerticalHeader(NameHeader(self))
 
     def mousePressEvent(self, event: QMouseEvent) -> None:
         ix = self.indexAt(event.position().toPoint())

@@ -179,3 +179,24 @@ def test_the_block_grid_paints_in_one_pass_and_looks_the_same_as_per_cell(window
         view.one_pass = True
     assert painter.tiles_made == made  # that paint went through the delegate
     assert all(y == 0 for _x, y in _differing(per_cell, one_pass))
+
+
+def test_name_column_size_hint_from_the_widest_name_is_qts(window, qtbot):
+    from PySide6.QtWidgets import QHeaderView
+
+    from desktop.views.grid_painter import NameHeader
+
+    page = window.schedule_page()
+    qtbot.waitUntil(lambda: page.model.cells is not None, timeout=10_000)
+    header = page.view.verticalHeader()
+    assert isinstance(header, NameHeader)
+    assert header.count() == page.proxy.rowCount() > 3
+    assert header.sizeHint() == QHeaderView.sizeHint(header)  # the size Qt works out over every section
+    page.proxy.set_filter(pgy=1)
+    assert header.sizeHint() == QHeaderView.sizeHint(header)
+    page.proxy.set_filter(pgy=None)
+    page.apply_zoom(2.0)  # a bigger font: a wider column, still the same as Qt's
+    wide = header.sizeHint()
+    assert wide == QHeaderView.sizeHint(header)
+    page.apply_zoom(1.0)
+    assert header.sizeHint().width() < wide.width()
