@@ -23,12 +23,14 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import threading
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import create_engine, insert, select
+from sqlalchemy import Engine, create_engine, event, insert, select
 from sqlalchemy.orm import Session
-from sqlalchemy.pool import StaticPool
+from sqlalchemy.pool import SingletonThreadPool
+from sqlalchemy.schema import CreateIndex, CreateTable
 
 from core.rules.engine import ProposedChange, check_change
 from core.snapshot import build_snapshot
@@ -85,6 +87,37 @@ def duty_refusals(session: Session, program_id: str, changes: list[dict[str, Any
         return {}
 
 
+_scratch_lock = threading.Lock()
+_scratch_engine: Engine | None = None
+
+
+def _scratch() -> Engine:
+    """The in-memory SQLite engine the checks build their snapshots in (one for the process).
+
+    Each thread gets its own connection, hence its own database (SingletonThreadPool), with core's
+    schema made when it connects; a check writes its rows in a transaction it rolls back. One engine
+    means SQLAlchemy compiles the inserts and the snapshot's queries once, not once per push.
+    """
+    global _scratch_engine
+    with _scratch_lock:
+        if _scratch_engine is None:
+            engine = create_engine("sqlite://", poolclass=SingletonThreadPool, pool_size=16)
+            tables = [t for t in m.Base.metadata.sorted_tables if t.name in TABLES]
+            ddl = [str(CreateTable(t).compile(dialect=engine.dialect)) for t in tables]
+            ddl += [str(CreateIndex(i).compile(dialect=engine.dialect)) for t in tables for i in t.indexes]
+
+            @event.listens_for(engine, "connect")
+            def _schema(dbapi_connection: Any, _record: Any) -> None:
+                cur = dbapi_connection.cursor()
+                for statement in ddl:
+                    cur.execute(statement)
+                cur.execute("PRAGMA foreign_keys = OFF")
+                cur.close()
+
+            _scratch_engine = engine
+        return _scratch_engine
+
+
 def _load(session: Session, program_id: str, people: set[str], start: dt.date,
           end: dt.date) -> dict[tuple[str, str], dict[str, Any]]:
     rows: dict[tuple[str, str], dict[str, Any]] = {}
@@ -118,26 +151,23 @@ def _check(session: Session, program_id: str, touched: list[dict[str, Any]],
             rows.pop(key, None)
         else:
             rows[key] = old
-    engine = create_engine("sqlite://", poolclass=StaticPool)
-    try:
-        m.Base.metadata.create_all(engine, tables=[TABLES[t].table for t in TABLES])
-        by_table: dict[str, list[dict[str, Any]]] = {}
-        for (t, _rid), data in rows.items():
-            try:
-                by_table.setdefault(t, []).append(decode_row(t, data))
-            except RowError:
-                continue
-        with Session(engine) as s:
-            s.connection().exec_driver_sql("PRAGMA foreign_keys = OFF")
+    by_table: dict[str, list[dict[str, Any]]] = {}
+    for (t, _rid), data in rows.items():
+        try:
+            by_table.setdefault(t, []).append(decode_row(t, data))
+        except RowError:
+            continue
+    with Session(_scratch()) as s:
+        try:
             for table in m.Base.metadata.sorted_tables:
                 if by_table.get(table.name):
                     s.execute(insert(table), by_table[table.name])
             s.flush()
             snapshot = build_snapshot(s, program_id, start, end, include_archived=True)
-        change = _proposed(touched, before, snapshot)
-        result = check_change(snapshot, change)
-    finally:
-        engine.dispose()
+        finally:
+            s.rollback()  # the scratch database is empty again for the next check
+    change = _proposed(touched, before, snapshot)
+    result = check_change(snapshot, change)
     bad = [v for v in result.added if v.severity == "critical" and v.rule in DUTY_RULES and v.person_id in people]
     refusals: dict[str, str] = {}
     for v in bad:

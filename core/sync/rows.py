@@ -221,4 +221,12 @@ def natural_key(table: str, data: Mapping[str, Any]) -> str | None:
     parts = [data.get(c) for c in info.natural_key]
     if any(p is None for p in parts):
         return None  # SQL UNIQUE never collides on NULL
-    return json.dumps(parts, separators=(",", ":"), default=str)
+    out = []
+    for p in parts:  # the usual parts (ids, ISO dates, slot numbers) written as json.dumps would
+        if p.__class__ is str and p.isascii() and p.isprintable() and '"' not in p and "\\" not in p:
+            out.append(f'"{p}"')
+        elif p.__class__ is int:
+            out.append(str(p))
+        else:
+            return json.dumps(parts, separators=(",", ":"), default=str)
+    return f"[{','.join(out)}]"

@@ -45,6 +45,11 @@ from server.db import make_engine, session_factory  # noqa: E402
 PASSWORD = "benchmark password"
 
 
+def _load() -> str:
+    """The 1-minute load average (the figures mean little on a busy machine)."""
+    return f"{os.getloadavg()[0]:.1f}"
+
+
 @contextmanager
 def database(admin_url: str):
     name = f"rsched_bench_{uuid.uuid4().hex[:8]}"
@@ -116,7 +121,7 @@ def bench_push_pull(admin_url: str, ops: int, tmp: Path) -> None:
         t_pull = time.perf_counter() - t0
         print(f"push/pull: {total} outbox ops ({ops} assignment edits + the program's rows): "
               f"push {t_push:.2f} s ({pushed[1]} applied), pull by a new client {t_pull:.2f} s ({pulled} changes), "
-              f"together {t_push + t_pull:.2f} s")
+              f"together {t_push + t_pull:.2f} s (target < 10 s; load average {_load()})")
         http_a.close()
         http_b.close()
 
@@ -161,7 +166,8 @@ def bench_feed(admin_url: str, feed: int, tmp: Path) -> None:
         pulled = b.pull()
         t_pull = time.perf_counter() - t0
         print(f"feed: a new client pulled {pulled} changes ({feed} assignments + the program's rows) "
-              f"in {t_pull:.2f} s ({pulled / t_pull:,.0f} changes/s, pages of {b.page_size})")
+              f"in {t_pull:.2f} s ({pulled / t_pull:,.0f} changes/s, pages of {b.page_size}; target < 20 s; "
+              f"load average {_load()})")
         http_b.close()
 
 

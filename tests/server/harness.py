@@ -115,6 +115,10 @@ class ServerUnderTest:
     app: Any
     client: TestClient
     tokens: dict[str, str] = field(default_factory=dict)
+    signed_in_at: dict[str, float] = field(default_factory=dict)
+    token_reuse_seconds: float = 120.0
+    """A cached access token is used for this long only (the server's lifetime is 300 s): a
+    session-scoped server outlives many tokens when the suite runs slowly."""
 
     @classmethod
     def start(cls, db_url: str, **settings: Any) -> ServerUnderTest:
@@ -132,8 +136,10 @@ class ServerUnderTest:
         return dict(r.json())
 
     def auth(self, username: str) -> dict[str, str]:
-        if username not in self.tokens:
+        fresh = time.monotonic() - self.signed_in_at.get(username, -1e9) < self.token_reuse_seconds
+        if username not in self.tokens or not fresh:
             self.tokens[username] = self.login(username)["access_token"]
+            self.signed_in_at[username] = time.monotonic()
         return {**H, "Authorization": f"Bearer {self.tokens[username]}"}
 
     def add_user(self, username: str, role: str, program_id: str | None, person_id: str | None = None) -> None:

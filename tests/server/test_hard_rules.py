@@ -64,3 +64,22 @@ def test_an_edit_that_adds_no_violation_passes_even_when_one_exists(coordinator,
     schedule.set_calls(a.ctx, [CallEdit(lee, NIGHT, None)], reason="test")
     report = a.sync()
     assert (report.applied, report.rejected) == (1, 0)
+
+
+def test_the_scratch_database_is_empty_again_after_each_check() -> None:
+    # The checks share one in-memory engine (statements compiled once); each check's rows must be
+    # gone afterwards, or the next check in that thread would collide with them and be skipped.
+    from sqlalchemy import func, insert, select
+    from sqlalchemy.orm import Session
+
+    from core.store import models as m
+    from server.hard_rules import _scratch
+
+    row = {"id": "p1", "version": 1, "deleted": False, "name": "P", "time_zone": "UTC", "settings": {}}
+    for _ in range(2):
+        with Session(_scratch()) as s:
+            s.execute(insert(m.Program.__table__), [row])
+            assert s.scalar(select(func.count()).select_from(m.Program)) == 1
+            s.rollback()
+        with Session(_scratch()) as s:
+            assert s.scalar(select(func.count()).select_from(m.Program)) == 0
