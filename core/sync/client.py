@@ -18,6 +18,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -253,27 +254,46 @@ class SyncClient:
                 s.execute(update(t).where(t.c.id == row_id).values(deleted=True))
 
     # ---------------------------------------------------------------------------------- pull
-    def pull(self) -> int:
-        total = 0
-        while True:
-            cursor = self.cursor()
-            r = self.credentials.request("GET", f"/v1/programs/{self.program_id}/changes",
-                                         params={"after": cursor, "limit": self.page_size})
-            page = orjson.loads(r.content)
-            changes = page["changes"]
-            if changes:
-                self.apply_page(changes, int(page["next_cursor"]), expect_cursor=cursor)
-                total += len(changes)
-            if not page["has_more"] or not changes:
-                return total
+    def _page(self, after: int) -> dict[str, Any]:
+        r = self.credentials.request("GET", f"/v1/programs/{self.program_id}/changes",
+                                     params={"after": after, "limit": self.page_size})
+        page: dict[str, Any] = orjson.loads(r.content)
+        return page
 
-    def apply_page(self, changes: Sequence[dict[str, Any]], next_cursor: int, *, expect_cursor: int) -> None:
-        """Write one page of changes and the new cursor in one transaction."""
+    def pull(self) -> int:
+        """Pull every new change, page by page. The next page is fetched (one request, on a helper
+        thread) while this one is written, so the server's time overlaps the client's."""
+        total = 0
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="sync-pull") as fetcher:
+            cursor = self.cursor()
+            ahead = fetcher.submit(self._page, cursor)
+            while True:
+                page = ahead.result()
+                changes = page["changes"]
+                next_cursor = int(page["next_cursor"])
+                more = bool(page["has_more"]) and bool(changes)
+                if more:
+                    ahead = fetcher.submit(self._page, next_cursor)
+                if changes and not self.apply_page(changes, next_cursor, expect_cursor=cursor):
+                    # Another sync moved the cursor meanwhile: go on from where it is now.
+                    if more:
+                        ahead.result()
+                    cursor = self.cursor()
+                    ahead = fetcher.submit(self._page, cursor)
+                    continue
+                total += len(changes)
+                if not more:
+                    return total
+                cursor = next_cursor
+
+    def apply_page(self, changes: Sequence[dict[str, Any]], next_cursor: int, *, expect_cursor: int) -> bool:
+        """Write one page of changes and the new cursor in one transaction; False (nothing
+        written) when the cursor is no longer `expect_cursor`."""
         key = f"cursor:{self.program_id}"
         with self.sessions() as s, s.begin():
             current = int(get_state(s, key) or 0)
             if current != expect_cursor:
-                return  # another sync applied this page meanwhile
+                return False  # another sync applied this page meanwhile
             conn = s.connection()
             if conn.dialect.name == "sqlite":
                 cache = int(conn.exec_driver_sql("PRAGMA cache_size").scalar() or 0)
@@ -306,6 +326,7 @@ class SyncClient:
                         clock.observe(stamp)
                 set_state(s, "hlc", f"{clock.physical:015d}-{clock.counter:05d}-server")
             set_state(s, key, str(next_cursor))
+        return True
 
     @staticmethod
     def _write_runs(s: Session, decoded: Sequence[tuple[str, dict[str, Any]]]) -> None:
