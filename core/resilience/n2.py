@@ -140,6 +140,7 @@ def _solve_parallel(model: RefillModel, pairs: NDArray[np.int64], params: Params
     pool = ProcessPoolExecutor(max_workers=n_proc, mp_context=ctx, initializer=_init_worker,
                                initargs=(model,))
     done_pairs = 0
+    finished_all = False
     try:
         pending: dict[Future[Any], int] = {}
         queue = list(chunks)
@@ -158,6 +159,9 @@ def _solve_parallel(model: RefillModel, pairs: NDArray[np.int64], params: Params
                 done_pairs += len(out)
             if finished:
                 progress(0.05 + 0.95 * done_pairs / len(pairs), f"{done_pairs} of {len(pairs)} pairs")
+        finished_all = True
     finally:
-        pool.shutdown(wait=False, cancel_futures=True)
+        # after the last chunk the workers are idle: waiting for them releases the pool's locks
+        # before this process may exit (run_isolated's child); on a cancel, do not wait
+        pool.shutdown(wait=finished_all, cancel_futures=True)
     return results

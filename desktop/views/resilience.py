@@ -319,8 +319,14 @@ class ResilienceView(QWidget):
         row.cancel.setEnabled(True)
         self._set_state(analysis, RUNNING)
 
+        from core.resilience.isolated import ISOLATE_PEOPLE, run_isolated
+
+        # a large program's analyses run in a spawned process: this thread only waits, so the GUI
+        # thread does not compete with them for the GIL (the event-loop probe, docs/performance.md)
+        compute = run_isolated if snap.n_people >= ISOLATE_PEOPLE else resilience.run
+
         def task(*, progress: Any, cancelled: Any) -> Any:
-            return resilience.run(analysis, snap, progress=progress, cancelled=cancelled)
+            return compute(analysis, snap, progress=progress, cancelled=cancelled)
 
         self.workers.start(
             f"resilience:{analysis}", task,
