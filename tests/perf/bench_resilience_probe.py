@@ -33,6 +33,8 @@ def main() -> None:
     ap.add_argument("--runs", type=int, default=1)
     ap.add_argument("--idle", type=float, default=5.0)
     ap.add_argument("--no-warm", action="store_true")
+    ap.add_argument("--explain", type=float, default=0.0, metavar="MS",
+                    help="list every gap over MS ms with the workers and garbage collections under way")
     args = ap.parse_args()
 
     import numpy as np
@@ -46,6 +48,32 @@ def main() -> None:
     guard_none_refcount()
     from core.resilience.common import CACHE
     from desktop.views.resilience import READY, RUN_ORDER, ResilienceView
+    from desktop.workers import Worker
+
+    # what ran when: (start, end, label) of each worker run and each garbage collection
+    spans: list[tuple[float, float, str]] = []
+    if args.explain:
+        import gc
+
+        plain_run = Worker.run
+
+        def traced_run(self: Worker) -> None:
+            t = time.perf_counter()
+            try:
+                plain_run(self)
+            finally:
+                spans.append((t, time.perf_counter(), self.kind or "task"))
+
+        Worker.run = traced_run  # type: ignore[method-assign]
+        gc_start = [0.0]
+
+        def on_gc(phase: str, info: dict[str, int]) -> None:
+            if phase == "start":
+                gc_start[0] = time.perf_counter()
+            else:
+                spans.append((gc_start[0], time.perf_counter(), f"gc{info['generation']}"))
+
+        gc.callbacks.append(on_gc)
 
     def charts_done(v: ResilienceView) -> bool:
         return all(p.figure is not None for p in (v.nk_chart, v.util_chart, v.spc_chart, v.equity_chart))
@@ -57,8 +85,11 @@ def main() -> None:
         cpu: list[float] = []
         last = [time.perf_counter(), time.thread_time()]
 
+        ends: list[float] = []
+
         def tick() -> None:
             now, c = time.perf_counter(), time.thread_time()
+            ends.append(now)
             wall.append(now - last[0])
             cpu.append(c - last[1])
             last[0], last[1] = now, c
@@ -79,6 +110,13 @@ def main() -> None:
         view.shutdown()
         view.workers.shutdown(20_000)
         CACHE.clear()
+        if measure and args.explain:
+            for end, gap, work in zip(ends, wall, cpu, strict=True):
+                if gap * 1000 > args.explain:
+                    under = sorted({f"{lab} {(min(b, end) - max(a, end - gap)) * 1000:.0f} ms"
+                                    for a, b, lab in spans if a < end and b > end - gap})
+                    print(f"  gap {gap * 1000:.0f} ms at +{end - t0:.1f} s (GUI thread {work * 1000:.1f} ms): "
+                          + (", ".join(under) or "no worker or collection under way"))
         w = np.array(wall)
         return float(w.max()), float(np.percentile(w, 99)), float(max(cpu)), len(w), took
 
