@@ -24,7 +24,7 @@ from typing import Any
 
 import httpx
 import orjson
-from sqlalchemy import Engine, Table, delete, func, select, update
+from sqlalchemy import Date, DateTime, Engine, Table, delete, func, select, update
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -33,7 +33,7 @@ from core.services.base import HybridClock
 from core.store import models as m
 from core.store.db import session_factory
 from core.sync.auth import Credentials, SyncError
-from core.sync.rows import TABLES, RowError, decode_fields, decode_row, natural_key
+from core.sync.rows import TABLES, RowError, column_decoders, decode_fields, decode_row, natural_key
 
 PUSH_BATCH = 1000
 PAGE_SIZE = 5000
@@ -96,35 +96,120 @@ def _pending_overlay(session: Session, keys: Iterable[tuple[str, str]]) -> dict[
     return out
 
 
-_UPSERTS: dict[tuple[str, str], tuple[str, list[tuple[str, Callable[[Any], Any] | None]]]] = {}
+Plan = tuple[str, list[tuple[str, Callable[[Any], Any] | None]]]
+_UPSERTS: dict[tuple[str, str], Plan | None] = {}
+
+
+def _upsert_plan(conn: Any, table: Table) -> Plan | None:
+    """The INSERT ... ON CONFLICT(id) DO UPDATE text for `table` and, per placeholder, its column and
+    SQLAlchemy's own bind processor (so values are stored exactly as the ORM stores them); built once
+    per table. None when the dialect does not take positional `?` parameters."""
+    dialect = conn.dialect
+    key = (table.name, dialect.name)
+    if key in _UPSERTS:
+        return _UPSERTS[key]
+    stmt = sqlite_insert(table)
+    cols = {c.name: stmt.excluded[c.name] for c in table.columns if c.name != "id"}
+    compiled = stmt.on_conflict_do_update(index_elements=[table.c.id], set_=cols).compile(
+        dialect=dialect, column_keys=[c.name for c in table.columns])
+    names = list(compiled.positiontup or [])
+    plan: Plan | None = None
+    if dialect.paramstyle == "qmark" and len(names) == len(table.columns):
+        plan = (str(compiled), [(n, table.c[n].type.dialect_impl(dialect).bind_processor(dialect)) for n in names])
+    _UPSERTS[key] = plan
+    return plan
 
 
 def _upsert(session: Session, table: Table, rows: Sequence[dict[str, Any]]) -> None:
-    """INSERT ... ON CONFLICT(id) DO UPDATE for typed rows, as one executemany.
-
-    The statement text and the columns' bind processors (SQLAlchemy's own, so values are stored
-    exactly as the ORM stores them) are built once per table; a page is then one driver call.
-    """
+    """INSERT ... ON CONFLICT(id) DO UPDATE for typed rows, as one executemany."""
     conn = session.connection()
-    dialect = conn.dialect
-    key = (table.name, dialect.name)
-    plan = _UPSERTS.get(key)
+    plan = _upsert_plan(conn, table)
     if plan is None:
         stmt = sqlite_insert(table)
         cols = {c.name: stmt.excluded[c.name] for c in table.columns if c.name != "id"}
-        compiled = stmt.on_conflict_do_update(index_elements=[table.c.id], set_=cols).compile(
-            dialect=dialect, column_keys=[c.name for c in table.columns])
-        names = list(compiled.positiontup or [])
-        if dialect.paramstyle != "qmark" or len(names) != len(table.columns):
-            session.execute(stmt.on_conflict_do_update(index_elements=[table.c.id], set_=cols), list(rows))
-            return
-        procs: list[tuple[str, Callable[[Any], Any] | None]] = [
-            (n, table.c[n].type.dialect_impl(dialect).bind_processor(dialect)) for n in names]
-        plan = (str(compiled), procs)
-        _UPSERTS[key] = plan
+        session.execute(stmt.on_conflict_do_update(index_elements=[table.c.id], set_=cols), list(rows))
+        return
     sql, procs = plan
     params = [tuple(r[n] if p is None else (None if (v := r[n]) is None else p(v)) for n, p in procs) for r in rows]
     conn.exec_driver_sql(sql, params)
+
+
+_SAMPLE_DAY = dt.date(2026, 7, 1)
+_WIRE: dict[tuple[str, str], tuple[str, int, list[tuple[str, Callable[[Any], Any]]]] | None] = {}
+
+
+def _wire_column(decode: Callable[[Any], Any], bind: Callable[[Any], Any] | None, is_date: bool) -> Callable[[Any], Any]:
+    """One column's JSON value -> driver value: `decode` (validates, RowError if bad) then `bind`."""
+    if bind is None:
+        return decode
+
+    def general(v: Any) -> Any:
+        x = decode(v)
+        return None if x is None else bind(x)
+
+    if is_date and bind(_SAMPLE_DAY) == _SAMPLE_DAY.isoformat():
+        # SQLite stores a date as its ISO text: a canonical ISO date is validated and kept as it came.
+        def date(v: Any) -> Any:
+            if v.__class__ is str and len(v) == 10 and v[4] == "-" and v[7] == "-" and v.isascii():
+                decode(v)
+                return v
+            return general(v)
+
+        return date
+    return general
+
+
+def _wire_plan(conn: Any, table_name: str) -> tuple[str, int, list[tuple[str, Callable[[Any], Any]]]] | None:
+    key = (table_name, conn.dialect.name)
+    if key in _WIRE:
+        return _WIRE[key]
+    info = TABLES.get(table_name)
+    plan = _upsert_plan(conn, info.table) if info is not None else None
+    wire = None
+    if info is not None and plan is not None:
+        decoders = column_decoders(table_name)
+        t = info.table
+        wire = (plan[0], len(plan[1]), [
+            (n, _wire_column(decoders[n], p, isinstance(t.c[n].type, Date) and not isinstance(t.c[n].type, DateTime)))
+            for n, p in plan[1]])
+    _WIRE[key] = wire
+    return wire
+
+
+def _wire_runs(conn: Any, changes: Sequence[dict[str, Any]]) -> list[tuple[str, list[tuple[Any, ...]]]] | None:
+    """A page's changes as (statement, parameter rows) runs, decoded straight from the JSON values in
+    one pass (a run ends where the table changes or a row repeats the previous row's id). None when any
+    row is not the plain case (unknown table, a missing or extra field, a value that fails to decode):
+    the caller then takes the general path, which names the problem."""
+    runs: list[tuple[str, list[tuple[Any, ...]]]] = []
+    params: list[tuple[Any, ...]] = []
+    run_table = None
+    last_id = None
+    sql = ""
+    ncols = 0
+    cols: list[tuple[str, Callable[[Any], Any]]] = []
+    try:
+        for c in changes:
+            table = c["table"]
+            data = c["data"]
+            row_id = data["id"]
+            if table != run_table or row_id == last_id:
+                if params:
+                    runs.append((sql, params))
+                plan = _wire_plan(conn, table)
+                if plan is None:
+                    return None
+                sql, ncols, cols = plan
+                params, run_table = [], table
+            if len(data) != ncols:
+                return None
+            params.append(tuple([f(data[n]) for n, f in cols]))
+            last_id = row_id
+    except (KeyError, TypeError, RowError):
+        return None
+    if params:
+        runs.append((sql, params))
+    return runs
 
 
 class SyncClient:
@@ -300,22 +385,13 @@ class SyncClient:
                 if -cache < PULL_CACHE_KIB:
                     conn.exec_driver_sql(f"PRAGMA cache_size = -{PULL_CACHE_KIB}")
             overlay = _pending_overlay(s, ((c["table"], c["row_id"]) for c in changes))
-            decoded: list[tuple[str, dict[str, Any]]] = []
-            for c in changes:
-                try:
-                    values = decode_row(c["table"], c["data"])
-                    k = (c["table"], c["row_id"])
-                    if k in overlay:
-                        values.update(decode_fields(c["table"], overlay[k]))
-                except RowError as exc:
-                    raise SyncError(f"The server sent a row this program cannot store ({exc}); "
-                                    "update the program.") from exc
-                decoded.append((c["table"], values))
+            # Nothing pending on these rows (always so for a new client): the page goes from its JSON
+            # values straight into the statements' parameters.
             try:
                 with s.begin_nested():
-                    self._write_runs(s, decoded)
+                    self._write_page(s, changes, overlay)
             except IntegrityError:
-                for table, values in decoded:
+                for table, values in self._decode_page(changes, overlay):
                     self._write_one(s, table, values)
             newest = max((c.get("hlc") or "" for c in changes), default="")
             if newest:
@@ -327,6 +403,34 @@ class SyncClient:
                 set_state(s, "hlc", f"{clock.physical:015d}-{clock.counter:05d}-server")
             set_state(s, key, str(next_cursor))
         return True
+
+    @classmethod
+    def _write_page(cls, s: Session, changes: Sequence[dict[str, Any]],
+                    overlay: dict[tuple[str, str], dict[str, Any]]) -> None:
+        """Upsert a page's rows (IntegrityError when one collides with a local row)."""
+        conn = s.connection()
+        runs = None if overlay else _wire_runs(conn, changes)
+        if runs is None:
+            cls._write_runs(s, cls._decode_page(changes, overlay))
+            return
+        for sql, params in runs:
+            conn.exec_driver_sql(sql, params)
+
+    @staticmethod
+    def _decode_page(changes: Sequence[dict[str, Any]],
+                     overlay: dict[tuple[str, str], dict[str, Any]]) -> list[tuple[str, dict[str, Any]]]:
+        decoded: list[tuple[str, dict[str, Any]]] = []
+        for c in changes:
+            try:
+                values = decode_row(c["table"], c["data"])
+                k = (c["table"], c["row_id"])
+                if k in overlay:
+                    values.update(decode_fields(c["table"], overlay[k]))
+            except RowError as exc:
+                raise SyncError(f"The server sent a row this program cannot store ({exc}); "
+                                "update the program.") from exc
+            decoded.append((c["table"], values))
+        return decoded
 
     @staticmethod
     def _write_runs(s: Session, decoded: Sequence[tuple[str, dict[str, Any]]]) -> None:

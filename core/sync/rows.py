@@ -181,6 +181,11 @@ def _decoders(table: str) -> dict[str, Decoder]:
     return decoders
 
 
+def column_decoders(table: str) -> dict[str, Decoder]:
+    """Per column of `table`, the function from its JSON value to the typed value (RowError if bad)."""
+    return _decoders(table)
+
+
 def decode_fields(table: str, fields: Mapping[str, Any]) -> dict[str, Any]:
     """Typed values for some columns of `table`; RowError names the first bad one."""
     decoders = _decoders(table)

@@ -23,17 +23,17 @@ def main() -> None:
     engine = open_database(db_path).engine
     creds = Credentials(http, "http://testserver", user, CredentialStore(use_keyring=False))
     creds.sign_in(PASSWORD)
-    original = SyncClient._write_runs
+    original = SyncClient._write_page
     pages = [0]
 
-    def write_then_hang(session, decoded):  # type: ignore[no-untyped-def]
-        original(session, decoded)
+    def write_then_hang(session, changes, overlay):  # type: ignore[no-untyped-def]
+        original(session, changes, overlay)
         pages[0] += 1
         if pages[0] == 2:
             print("APPLYING", flush=True)
             time.sleep(120)
 
-    SyncClient._write_runs = staticmethod(write_then_hang)  # type: ignore[method-assign]
+    SyncClient._write_page = staticmethod(write_then_hang)  # type: ignore[method-assign]
     SyncClient(engine, creds, program_id, page_size=20).sync()
     print("FINISHED", flush=True)
 
