@@ -72,3 +72,21 @@ def window(qtbot, app_context, program_file):
     qtbot.waitUntil(lambda: w.session.block is not None, timeout=30_000)
     yield w
     w.close()
+
+
+@pytest.fixture
+def block(program_file: Path, fixed_clock):
+    """The first block of the sample program, loaded as the desktop loads it (grid and marks tests)."""
+    from core.services.base import ServiceContext
+    from core.store.db import open_database
+    from desktop.program import load_block, read_program
+
+    opened = open_database(program_file)
+    try:
+        ctx = ServiceContext(opened.engine, actor="tester", clock=fixed_clock)
+        data = read_program(ctx, program_file)
+        year = data.years[0]
+        yield load_block(ctx, data.program.id, year, year.blocks[0], progress=lambda *a: None,
+                         cancelled=lambda: False)
+    finally:
+        opened.engine.dispose()

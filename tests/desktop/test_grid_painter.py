@@ -8,26 +8,8 @@ from PySide6.QtCore import QItemSelection, QItemSelectionModel
 from PySide6.QtGui import QColor, QImage, QPaintEvent
 from PySide6.QtWidgets import QHBoxLayout, QTableView, QWidget
 
-from core.services.base import ServiceContext
-from core.store.db import open_database
-
 # offscreen platform, top-level window
 pytestmark = pytest.mark.qt_log_ignore("This plugin does not support propagateSizeHints")
-
-
-@pytest.fixture
-def block(program_file, fixed_clock):
-    from desktop.program import load_block, read_program
-
-    opened = open_database(program_file)
-    try:
-        ctx = ServiceContext(opened.engine, actor="tester", clock=fixed_clock)
-        data = read_program(ctx, program_file)
-        year = data.years[0]
-        yield load_block(ctx, data.program.id, year, year.blocks[0], progress=lambda *a: None,
-                         cancelled=lambda: False)
-    finally:
-        opened.engine.dispose()
 
 
 def _views(qtbot, block):

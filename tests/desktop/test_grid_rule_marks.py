@@ -12,28 +12,11 @@ import pytest
 from PySide6.QtCore import Qt
 
 from core.rules.engine import Violation
-from core.services.base import ServiceContext
-from core.store.db import open_database
 from desktop.models.block_grid import CALL_ROWS, BlockGridModel, RuleMarkRole, violation_marks, violation_mask
 
 pytestmark = pytest.mark.qt_log_ignore("This plugin does not support propagateSizeHints")
 
 JUL_6 = dt.date(2026, 7, 6)
-
-
-@pytest.fixture
-def block(program_file, fixed_clock):
-    from desktop.program import load_block, read_program
-
-    opened = open_database(program_file)
-    try:
-        ctx = ServiceContext(opened.engine, actor="tester", clock=fixed_clock)
-        data = read_program(ctx, program_file)
-        year = data.years[0]
-        yield load_block(ctx, data.program.id, year, year.blocks[0], progress=lambda *a: None,
-                         cancelled=lambda: False)
-    finally:
-        opened.engine.dispose()
 
 
 def test_violation_marks_cover_the_cells_that_break_the_rule(block):
