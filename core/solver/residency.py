@@ -101,6 +101,24 @@ def _never() -> bool:
     return False
 
 
+def _split_minutes(opts: Any, slots: tuple[int, ...], minutes: Any) -> tuple[int, list[Any], list[int]]:
+    """The minutes that the options of `slots` put on a day, per `minutes[activity][slot]`: the
+    fixed part (options without a literal) as a constant, the rest as literals with their weights."""
+    const = 0
+    lits: list[Any] = []
+    weights: list[int] = []
+    for s in slots:
+        for a, lit in opts[s]:
+            k = minutes[a][s]
+            if k:
+                if lit is None:
+                    const += k
+                else:
+                    lits.append(lit)
+                    weights.append(k)
+    return const, lits, weights
+
+
 @dataclass(frozen=True)
 class Weights:
     coverage_min: int = 1_000_000  # per person missing below a minimum (also SUP, CAP, empty call)
@@ -651,31 +669,9 @@ class _Built:
             dm_lo: list[int] = []
             free: list[Any] = []
             for d in range(D):
-                own_c = 0
-                own_v: list[Any] = []
-                own_k: list[int] = []
-                for s in (2 * d, 2 * d + 1):
-                    for a, lit in opts[s]:
-                        k = in_own[a][s]
-                        if k:
-                            if lit is None:
-                                own_c += k
-                            else:
-                                own_v.append(lit)
-                                own_k.append(k)
-                prev_c = 0
-                prev_v: list[Any] = []
-                prev_k: list[int] = []
-                if d > 0:
-                    s = 2 * d - 1
-                    for a, lit in opts[s]:
-                        k = in_next[a][s]
-                        if k:
-                            if lit is None:
-                                prev_c += k
-                            else:
-                                prev_v.append(lit)
-                                prev_k.append(k)
+                own_c, own_v, own_k = _split_minutes(opts, (2 * d, 2 * d + 1), in_own)
+                prev_c, prev_v, prev_k = (_split_minutes(opts, (2 * d - 1,), in_next) if d > 0
+                                          else (0, [], []))
                 head: Any = ih[d] * int(call_head[d])
                 tail: Any = ih[d - 1] * int(call_tail[d - 1]) if d > 0 else 0
                 head_c = int(head) if isinstance(head, int) else 0
