@@ -69,19 +69,23 @@ def settle_heap() -> None:
 class ChartPanel(QWidget):
     """A matplotlib chart with PNG/PDF export.
 
-    The figure is painted and rendered (Agg) on a one-thread chart pool, never on the GUI thread:
-    importing matplotlib and drawing a 200-row heatmap each take longer than a frame. The GUI
-    thread only shows the finished image. `figure` is kept for export.
+    A chart is drawn from plain data (`desktop.views.resilience_charts`), never on the GUI thread:
+    by default in the one chart process (`CHARTS`), whose answer a thread of the one-thread chart
+    pool waits for, so matplotlib's long GIL-holding calls never stall the GUI thread; with
+    `in_process=False` on that chart thread itself (the earlier way, kept for the probe's A/B).
+    The GUI thread only shows the finished image. `chart` is the `(kind, data)` shown, for export.
     """
 
     rendered = Signal()
 
-    def __init__(self, pool: QThreadPool | None = None, parent: QWidget | None = None) -> None:
+    def __init__(self, pool: QThreadPool | None = None, parent: QWidget | None = None, *,
+                 in_process: bool = True) -> None:
         super().__init__(parent)
         self._layout = QVBoxLayout(self)
         self.image = QLabel("No chart yet.")
         self.image.setMinimumHeight(200)
-        self.figure: Any = None
+        self.chart: tuple[str, dict[str, Any]] | None = None
+        self.in_process = in_process
         self._pool = pool
         self._worker: Any = None
         export = QPushButton("Export PNG/PDF…")
@@ -89,20 +93,15 @@ class ChartPanel(QWidget):
         self._layout.addWidget(self.image, 1)
         self._layout.addWidget(export)
 
-    def draw(self, painter: Callable[[Any], None]) -> None:
+    def draw(self, kind: str, data: dict[str, Any]) -> None:
+        from desktop.views.resilience_charts import CHARTS, render_rgba
         from desktop.workers import Worker
 
-        def task(*, progress: Any, cancelled: Any) -> Any:
-            from matplotlib.backends.backend_agg import FigureCanvasAgg
-            from matplotlib.figure import Figure
+        in_process = self.in_process
 
-            fig = Figure(figsize=(7, 4), dpi=90, layout="constrained")
-            canvas = FigureCanvasAgg(fig)
-            painter(fig)
-            canvas.draw()
-            buf = bytes(canvas.buffer_rgba())
-            w, h = canvas.get_width_height()
-            return fig, buf, w, h
+        def task(*, progress: Any, cancelled: Any) -> Any:
+            image = CHARTS.call(render_rgba, kind, data) if in_process else render_rgba(kind, data)
+            return (kind, data), image
 
         if self._worker is not None:
             self._worker.cancel()
@@ -115,16 +114,22 @@ class ChartPanel(QWidget):
     def _show(self, payload: Any) -> None:
         from PySide6.QtGui import QImage, QPixmap
 
-        fig, buf, w, h = payload
-        self.figure = fig
+        chart, (buf, w, h) = payload
+        self.chart = chart
         self._buf = buf  # QImage does not copy the buffer
         self.image.setPixmap(QPixmap.fromImage(QImage(buf, w, h, QImage.Format.Format_RGBA8888)))
         self.rendered.emit()
 
     def export(self, path: str) -> None:
-        if self.figure is None:
+        """Write the chart shown as PNG or PDF (by the suffix of `path`), drawn anew at full quality."""
+        from desktop.views.resilience_charts import CHARTS, save
+
+        if self.chart is None:
             raise ValueError("Nothing drawn yet.")
-        self.figure.savefig(path)
+        if self.in_process:
+            CHARTS.call(save, *self.chart, path)
+        else:
+            save(*self.chart, path)
 
     def _export_dialog(self) -> None:
         path, _ = QFileDialog.getSaveFileName(self, "Export chart", "", "PNG (*.png);;PDF (*.pdf)")
@@ -157,8 +162,9 @@ class ResilienceView(QWidget):
     resultReady = Signal(str)  # analysis id (for tests and the main window's status line)
 
     def __init__(self, workers: WorkerManager | None = None, parent: QWidget | None = None,
-                 analyses: tuple[str, ...] = RUN_ORDER) -> None:
+                 analyses: tuple[str, ...] = RUN_ORDER, *, chart_process: bool = True) -> None:
         super().__init__(parent)
+        self.chart_process = chart_process  # draw charts in the chart process (ChartPanel)
         if workers is None:
             self._pool = QThreadPool(self)
             self._writer = QThreadPool(self)
@@ -201,8 +207,8 @@ class ResilienceView(QWidget):
         self.tabs = QTabWidget()
         root.addWidget(self.tabs, 1)
         # heatmaps
-        self.nk_chart = ChartPanel(self.chart_pool)
-        self.util_chart = ChartPanel(self.chart_pool)
+        self.nk_chart = ChartPanel(self.chart_pool, in_process=self.chart_process)
+        self.util_chart = ChartPanel(self.chart_pool, in_process=self.chart_process)
         self.tabs.addTab(self.nk_chart, "N+k heatmap")
         self.tabs.addTab(self.util_chart, "Utilization")
         # single points of failure
@@ -222,7 +228,7 @@ class ResilienceView(QWidget):
         lay = QVBoxLayout(spc)
         self.spc_person = QComboBox()
         self.spc_person.currentIndexChanged.connect(self._draw_spc)
-        self.spc_chart = ChartPanel(self.chart_pool)
+        self.spc_chart = ChartPanel(self.chart_pool, in_process=self.chart_process)
         self.spc_alarms = QLabel("")
         lay.addWidget(self.spc_person)
         lay.addWidget(self.spc_chart, 1)
@@ -234,7 +240,7 @@ class ResilienceView(QWidget):
         self.equity_metric = QComboBox()
         self.equity_metric.addItems(["hours", "call_nights", "weekends", "holidays", "nights"])
         self.equity_metric.currentIndexChanged.connect(self._draw_equity)
-        self.equity_chart = ChartPanel(self.chart_pool)
+        self.equity_chart = ChartPanel(self.chart_pool, in_process=self.chart_process)
         self.equity_model = RowsModel(["Class", "Metric", "Gini", "Mean", "Outliers (±20 %)"])
         lay.addWidget(self.equity_metric)
         lay.addWidget(self.equity_chart, 1)
@@ -305,6 +311,10 @@ class ResilienceView(QWidget):
 
     def run_all(self) -> None:
         settle_heap()
+        if self.chart_process:
+            from desktop.views.resilience_charts import CHARTS
+
+            CHARTS.warm()  # the chart process starts (and imports matplotlib) while the analyses run
         for a in self.analyses:
             self.run(a)
 
@@ -378,33 +388,10 @@ class ResilienceView(QWidget):
         self.reason.setText(r.reason)
 
     def _show_nk(self, r: Any) -> None:
-        import numpy as np
-
-        def paint(fig: Any) -> None:
-            ax = fig.add_subplot()
-            data = np.ma.masked_invalid(r.day_k)
-            im = ax.imshow(np.clip(data, -1, 3), aspect="auto", cmap="RdYlGn", vmin=-1, vmax=3,
-                           interpolation="nearest")
-            ax.set_yticks(range(len(r.services)), labels=r.services)
-            ax.set_xlabel("day")
-            ax.set_title("N+k per service and day (worst slot)")
-            fig.colorbar(im, ax=ax, label="k")
-
-        self.nk_chart.draw(paint)
+        self.nk_chart.draw("nk", {"day_k": r.day_k, "services": list(r.services)})
 
     def _show_util(self, r: Any) -> None:
-        import numpy as np
-
-        def paint(fig: Any) -> None:
-            ax = fig.add_subplot()
-            im = ax.imshow(np.ma.masked_invalid(r.person_week), aspect="auto", cmap="YlOrRd", vmin=0,
-                           vmax=1.0, interpolation="nearest")
-            ax.set_xticks(range(len(r.week_starts)), labels=[w[5:] for w in r.week_starts])
-            ax.set_ylabel("person")
-            ax.set_title("Utilization per person and week")
-            fig.colorbar(im, ax=ax, label="u")
-
-        self.util_chart.draw(paint)
+        self.util_chart.draw("util", {"person_week": r.person_week, "week_starts": list(r.week_starts)})
 
     def _show_n1(self, r: Any) -> None:
         rows, keys = [], []
@@ -432,21 +419,9 @@ class ResilienceView(QWidget):
         if r is None or i < 0 or i >= len(r.names) or not r.hours.shape[1]:
             return
 
-        def paint(fig: Any) -> None:
-            ax = fig.add_subplot()
-            x = range(r.hours.shape[1])
-            ax.plot(x, r.hours[i], marker="o")
-            c, s = r.centre[i], r.sigma[i]
-            for k, style in ((0, "-"), (1, ":"), (2, "--"), (3, "-.")):
-                ax.axhline(c + k * s, linestyle=style, color="grey", linewidth=0.8)
-                if k:
-                    ax.axhline(c - k * s, linestyle=style, color="grey", linewidth=0.8)
-            hit = r.alarms[i].any(axis=1)
-            ax.plot([t for t in x if hit[t]], r.hours[i][hit], "rx", markersize=10)
-            ax.axhline(r.limit, color="red", linewidth=1)
-            ax.set_title(f"{r.names[i]}: weekly duty hours (P(week > {r.limit:.0f} h) = {r.p_over_limit[i]:.1%})")
-
-        self.spc_chart.draw(paint)
+        self.spc_chart.draw("spc", {
+            "name": r.names[i], "hours": r.hours[i], "hit": r.alarms[i].any(axis=1), "centre": float(r.centre[i]),
+            "sigma": float(r.sigma[i]), "limit": float(r.limit), "p_over_limit": float(r.p_over_limit[i])})
         alarms = [f"week of {w}: rule {k}" for n, w, k in r.alarm_list() if n == r.names[i]]
         self.spc_alarms.setText("; ".join(alarms) or "No alarms.")
 
@@ -460,16 +435,9 @@ class ResilienceView(QWidget):
             return
         metric = self.equity_metric.currentText()
 
-        def paint(fig: Any) -> None:
-            ax = fig.add_subplot()
-            ax.plot([0, 1], [0, 1], color="grey", linewidth=0.8)
-            for t in r.table:
-                if t.metric == metric:
-                    ax.plot(t.lorenz_x, t.lorenz_y, label=f"{t.klass} (G = {t.gini:.2f})")
-            ax.set_title(f"Lorenz curves: {metric}")
-            ax.legend(loc="upper left")
-
-        self.equity_chart.draw(paint)
+        self.equity_chart.draw("lorenz", {
+            "metric": metric,
+            "curves": [(t.klass, float(t.gini), t.lorenz_x, t.lorenz_y) for t in r.table if t.metric == metric]})
 
     def _show_burnout(self, r: Any) -> None:
         idx = {n: i for i, n in enumerate(r.names)}

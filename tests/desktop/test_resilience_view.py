@@ -64,7 +64,7 @@ def test_run_all_fills_every_panel(view: Any, qtbot: Any, tmp_path: Path) -> Non
     assert sig2.args[0].revision == snap.revision
     # charts (rendered off the GUI thread) export
     for panel in (view.nk_chart, view.util_chart, view.spc_chart, view.equity_chart):
-        qtbot.waitUntil(lambda p=panel: p.figure is not None, timeout=30_000)
+        qtbot.waitUntil(lambda p=panel: p.chart is not None, timeout=30_000)
     for panel, name in ((view.nk_chart, "nk.png"), (view.util_chart, "util.pdf"), (view.spc_chart, "spc.png"),
                         (view.equity_chart, "eq.pdf")):
         panel.export(str(tmp_path / name))
@@ -141,7 +141,7 @@ def _probe(view: Any, qtbot: Any, snap: Any, timeout_ms: int) -> tuple[float, fl
     view.set_snapshot(snap)
     qtbot.waitUntil(lambda: all_ready(view), timeout=timeout_ms)
     for panel in (view.nk_chart, view.util_chart, view.spc_chart, view.equity_chart):
-        qtbot.waitUntil(lambda p=panel: p.figure is not None, timeout=timeout_ms)
+        qtbot.waitUntil(lambda p=panel: p.chart is not None, timeout=timeout_ms)
     timer.stop()
     print(f"event loop: worst GUI-thread work {max(cpu) * 1000:.1f} ms, worst wall gap {max(wall) * 1000:.0f} ms, "
           f"wall p99 {np.percentile(wall, 99) * 1000:.0f} ms over {len(wall)} ticks")
