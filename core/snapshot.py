@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -584,6 +585,98 @@ def build_snapshot(
         utc_offset=_ro(offsets), revision=hasher.hexdigest(), person_index=pidx, activity_index=aidx,
         partial=some is not None,
     )
+
+
+@dataclass(frozen=True, eq=False)
+class HeadCounts:
+    """How many people of each class (kind code, PGY as in `PersonInfo`) hold each activity in each
+    slot of some days: all that the slot-level rules read of a schedule. The numbers a snapshot of
+    everybody over those days gives (`head_counts_of`), read without building one
+    (`read_head_counts`)."""
+
+    days: tuple[dt.date, ...]  # sorted
+    academic_year: int | None  # the one academic year of the days (the PGY levels' year); None: several
+    activity_ids: tuple[str, ...]  # the activities in snapshot order (`ScheduleSnapshot.activities`)
+    classes: tuple[tuple[int, int], ...]  # (KIND_* code, pgy) of each first index of `counts`
+    counts: NDArray[np.int64]  # [classes, days, 2 slots, activities]
+
+    def day_index(self, day: dt.date) -> int | None:
+        i = (day - self.days[0]).days if self.days else -1
+        if 0 <= i < len(self.days) and self.days[i] == day:
+            return i  # contiguous days (the usual case)
+        return {d: j for j, d in enumerate(self.days)}.get(day)
+
+
+def head_counts_of(snap: ScheduleSnapshot, days: Iterable[dt.date]) -> HeadCounts:
+    """The head counts of `days` in a snapshot of everybody that covers them."""
+    if snap.partial:
+        raise ValueError("Head counts need a snapshot of everybody.")
+    wanted = tuple(sorted(set(days)))
+    classes = tuple(sorted({(KIND_CODES[p.kind], p.pgy) for p in snap.people}))
+    class_of = np.array([classes.index((KIND_CODES[p.kind], p.pgy)) for p in snap.people], dtype=np.int64)
+    A = len(snap.activities)
+    counts = np.zeros((len(classes), len(wanted), 2, A), dtype=np.int64)
+    for i, day in enumerate(wanted):
+        d = snap.day_of(day)
+        if not 0 <= d < snap.n_days:
+            raise ValueError(f"{day.isoformat()} is outside the snapshot.")
+        for slot in (0, 1):
+            held = snap.codes[:, 2 * d + slot].astype(np.int64)
+            some = held >= 0
+            np.add.at(counts[:, i, slot, :], (class_of[some], held[some]), 1)
+    years = {academic_year_of(day) for day in wanted}
+    return HeadCounts(wanted, years.pop() if len(years) == 1 else None, tuple(a.id for a in snap.activities),
+                      classes, counts)
+
+
+# One string per person of the program: that person's live assignments on the days, each as
+# date || slot || activity id, joined by the unit separator (ids never hold it; checked). The
+# correlated sub-query walks the unique (person, date, slot) index, and SQLite does the joining,
+# so Python touches one string per person instead of one row per assignment.
+_HEAD_SEP = "\x1f"
+_HEAD_COUNT_SQL = (
+    "SELECT p.kind, ry.pgy, (SELECT group_concat(x.date || x.slot || x.activity_id, char(31)) "
+    "FROM assignment x WHERE x.person_id = p.id AND x.date IN ({days}) AND x.deleted = 0) "
+    "FROM person p LEFT JOIN resident_year ry ON ry.person_id = p.id AND ry.academic_year_id = ? "
+    "AND ry.deleted = 0 WHERE p.program_id = ? AND p.deleted = 0 AND p.archived = 0"
+)
+
+
+def read_head_counts(session: Session, program_id: str, days: Iterable[dt.date],
+                     activity_ids: Iterable[str]) -> HeadCounts | None:
+    """The head counts of `days` as `build_snapshot(session, program_id, first, last)` would give
+    them (the same people: live, not archived, residents with a level in the days' academic year),
+    for activities in the order `activity_ids` (a snapshot's). One query; None when the fast path
+    does not apply (not SQLite, days in two academic years): build a snapshot instead."""
+    wanted = tuple(sorted(set(days)))
+    ids = tuple(activity_ids)
+    if not wanted:
+        return HeadCounts((), None, ids, (), np.zeros((0, 0, 2, len(ids)), dtype=np.int64))
+    connection = session.connection()
+    years = {academic_year_of(day) for day in wanted}
+    if connection.dialect.name != "sqlite" or len(years) != 1 or any(_HEAD_SEP in a for a in ids):
+        return None
+    year = years.pop()
+    year_id = connection.exec_driver_sql(
+        "SELECT id FROM academic_year WHERE program_id = ? AND start_year = ? AND deleted = 0",
+        (program_id, year)).scalar()
+    entries: dict[tuple[int, int], list[str]] = {}
+    sql = _HEAD_COUNT_SQL.format(days=", ".join("?" * len(wanted)))
+    for kind, pgy, text_ in connection.exec_driver_sql(sql, (*(d.isoformat() for d in wanted), year_id, program_id)):
+        if kind == "resident" and pgy is None:
+            continue  # not a resident in this academic year (as in build_snapshot)
+        if text_:
+            entries.setdefault((KIND_CODES[kind], 0 if pgy is None else int(pgy)), []).extend(text_.split(_HEAD_SEP))
+    classes = tuple(sorted(entries))
+    day_of = {d.isoformat(): i for i, d in enumerate(wanted)}
+    activity_of = {a: i for i, a in enumerate(ids)}
+    counts = np.zeros((len(classes), len(wanted), 2, len(ids)), dtype=np.int64)
+    for c, cls in enumerate(classes):
+        for entry, n in Counter(entries[cls]).items():
+            d, a = day_of.get(entry[:10]), activity_of.get(entry[11:])
+            if d is not None and a is not None:  # an unknown activity is left out, as in a snapshot
+                counts[c, d, int(entry[10]), a] += n
+    return HeadCounts(wanted, year, ids, classes, counts)
 
 
 def with_changes(

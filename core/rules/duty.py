@@ -83,6 +83,13 @@ def _structure_key(snap: ScheduleSnapshot) -> tuple[Any, ...]:
             snap.credentials, snap.blocks, snap.rules)
 
 
+def slot_groups(kind: Any, pgy: Any) -> NDArray[np.int8]:
+    """The group each person counts in for the slot-level rules (SUP, CAP, COV): 0 other, 1 PGY-1
+    resident, 2 senior resident, 3 faculty; `kind` as KIND_* codes, `pgy` 0 for non-residents."""
+    kind, pgy = np.asarray(kind), np.asarray(pgy)
+    return np.where(kind == KIND_FACULTY, 3, np.where(kind == KIND_RESIDENT, np.where(pgy == 1, 1, 2), 0)).astype(np.int8)
+
+
 def rule_context(snap: ScheduleSnapshot) -> RuleContext:
     """The lookup tables of a snapshot (cached per snapshot object and per snapshot structure)."""
     ctx = _CACHE.get(snap)
@@ -186,8 +193,7 @@ def _build_context(snap: ScheduleSnapshot) -> RuleContext:
         pgy=pgy,
         is_resident=kind == KIND_RESIDENT,
         is_faculty=kind == KIND_FACULTY,
-        slot_group=np.where(kind == KIND_FACULTY, 3,
-                            np.where(kind == KIND_RESIDENT, np.where(pgy == 1, 1, 2), 0)).astype(np.int8),
+        slot_group=slot_groups(kind, pgy),
         eligible_static=elig,
         credential_ok=credential_ok,
         needs_credential=np.array([bool(a.required_credential) for a in snap.activities] + [False], dtype=bool),

@@ -40,9 +40,10 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 
+from core.calendar import academic_year_of
 from core.errors import ValidationError
-from core.rules.duty import I64, RuleContext, duty_intervals_rows, rule_context
-from core.snapshot import CALL_BACKUP, CALL_CODES, CALL_HOME, CALL_IN_HOUSE, ScheduleSnapshot
+from core.rules.duty import I64, RuleContext, duty_intervals_rows, rule_context, slot_groups
+from core.snapshot import CALL_BACKUP, CALL_CODES, CALL_HOME, CALL_IN_HOUSE, HeadCounts, ScheduleSnapshot
 
 SEVERITIES = ("critical", "high", "warning")
 RULE_IDS = (
@@ -426,21 +427,27 @@ def _absence(snap: ScheduleSnapshot, ctx: RuleContext, rows: I64, codes: Any, ca
 # ----------------------------------------------------------------------------------- slot rules
 def _slot_violations(snap: ScheduleSnapshot, ctx: RuleContext, codes: Any, cols: I64) -> list[Violation]:
     """SUP, CAP and COV for the given slot columns; `codes` is [P, len(cols)] for every person."""
-    rules = snap.rules
-    out: list[Violation] = []
-    if len(cols) == 0:
-        return out
     A = len(snap.activities)
     k = len(cols)
-    if A == 0:
-        return out
+    if k == 0 or A == 0:
+        return []
     # Head counts per activity and slot, by group of people (0 other, 1 PGY-1, 2 senior resident,
     # 3 faculty): one bincount over every cell.
     idx = codes.astype(np.intp)
     idx[idx < 0] = A
     idx += ((ctx.slot_group.astype(np.intp) * k)[:, None] + np.arange(k, dtype=np.intp)[None, :]) * (A + 1)
     by_group = np.bincount(idx.ravel(), minlength=4 * k * (A + 1)).reshape(4, k, A + 1)[:, :, :A]
-    by_group = by_group.transpose(0, 2, 1)  # [4, A, k]
+    return _slot_rules(snap, ctx, by_group.transpose(0, 2, 1), cols)
+
+
+def _slot_rules(snap: ScheduleSnapshot, ctx: RuleContext, by_group: Any, cols: I64) -> list[Violation]:
+    """SUP, CAP and COV from the head counts `by_group` [4 groups, A, len(cols)] of the slot columns
+    `cols`: all the slot-level rules read of the people in a slot."""
+    rules = snap.rules
+    out: list[Violation] = []
+    A = len(snap.activities)
+    if len(cols) == 0 or A == 0:
+        return out
     pgy1, senior, faculty = by_group[1], by_group[2], by_group[3]
     counts_all = by_group.sum(axis=0)
 
@@ -718,7 +725,7 @@ def changed_slot_days(snapshot: ScheduleSnapshot, change: ProposedChange) -> tup
 
 def check_change(
     snapshot: ScheduleSnapshot, change: ProposedChange, *, slot_snapshot: ScheduleSnapshot | None = None,
-    slots: bool = True,
+    head_counts: HeadCounts | None = None, slots: bool = True,
 ) -> ChangeCheck:
     """The violations a proposed change would add and remove, writing nothing.
 
@@ -730,8 +737,11 @@ def check_change(
     people the change names (`build_snapshot(..., person_ids=...)`, with a window's margin on each
     side), and the slot rules read `slot_snapshot`, which holds everybody over at least the days
     `changed_slot_days` names (only those days, say). The result is the same as with one snapshot
-    of everybody over the margin. A partial snapshot without `slot_snapshot` is refused when some
-    slot's head counts change. `slots=False` leaves the slot-level rules out (person rules only).
+    of everybody over the margin. `head_counts` (everybody's head counts on at least those days,
+    `read_head_counts`) does the same without a snapshot: the slot rules read nothing else of the
+    people, and the counts after the change are those before plus what the change moves. A partial
+    snapshot with neither is refused when some slot's head counts change. `slots=False` leaves the
+    slot-level rules out (person rules only).
     """
     snap = snapshot
     ctx = rule_context(snap)
@@ -815,7 +825,10 @@ def check_change(
     edited = sorted(_head_count_changes(snap, ctx, edits).items())
     changed = [(day, slot) for (day, slot), c in edited if slots and any(c.values())]
     if changed:
-        before_s, after_s = _slot_change(snap if slot_snapshot is None else slot_snapshot, edits, changed)
+        if slot_snapshot is None and head_counts is not None:
+            before_s, after_s = _slot_change_counted(snap, ctx, head_counts, dict(edited), changed)
+        else:
+            before_s, after_s = _slot_change(snap if slot_snapshot is None else slot_snapshot, edits, changed)
         before += before_s
         after += after_s
     count_before, count_after = Counter(before), Counter(after)
@@ -857,6 +870,45 @@ def _slot_change(
         if s is not None:
             sc1[snap.person_index[pid], j_of[s]] = _activity_code(snap, activity_id)
     return before, _slot_violations(snap, ctx, sc1, cols)
+
+
+def _slot_change_counted(
+    snap: ScheduleSnapshot, ctx: RuleContext, counts: HeadCounts,
+    deltas: Mapping[tuple[dt.date, int], Counter[tuple[int, int]]], slots: Sequence[tuple[dt.date, int]],
+) -> tuple[list[Violation], list[Violation]]:
+    """`_slot_change` from everybody's head counts before the change (`counts`) and the change's
+    head-count deltas per slot (`_head_count_changes`); `snap` (any snapshot of the program over the
+    slots, partial or not) gives the rule set, the activities and the coverage requirements."""
+    if counts.activity_ids != tuple(a.id for a in snap.activities):
+        raise ValueError("The head counts were read for another list of activities.")
+    if not counts.academic_year == academic_year_of(snap.start) == academic_year_of(snap.end):
+        # the people's groups in `snap` (their PGY) must be those the counts were made with
+        raise ValueError("The head counts and the snapshot must lie in one and the same academic year.")
+    A = len(snap.activities)
+    groups = slot_groups(np.array([k for k, _p in counts.classes], dtype=np.int8),
+                         np.array([p for _k, p in counts.classes], dtype=np.int64)).astype(np.intp)
+    day_rows, slot_of, cols = [], [], []
+    for day, slot in slots:
+        i = counts.day_index(day)
+        if i is None:
+            raise ValueError(f"The head counts do not cover {day.isoformat()}.")
+        d = snap.day_of(day)
+        if not 0 <= d < snap.n_days:
+            raise ValidationError(f"{day.isoformat()} is outside the schedule being checked.", field="date")
+        day_rows.append(i)
+        slot_of.append(slot)
+        cols.append(2 * d + slot)
+    k = len(cols)
+    by_group = np.zeros((4, k, A), dtype=np.int64)
+    np.add.at(by_group, groups, counts.counts[:, day_rows, slot_of, :])  # classes summed into groups
+    before = by_group.transpose(0, 2, 1)  # [4, A, k]
+    after = before.copy()
+    for j, day_slot in enumerate(slots):
+        for (group, activity), n in deltas[day_slot].items():
+            if activity >= 0:  # "nothing" is not counted
+                after[group, activity, j] += n
+    col_arr = np.array(cols, dtype=np.int64)
+    return _slot_rules(snap, ctx, before, col_arr), _slot_rules(snap, ctx, after, col_arr)
 
 
 def violation_counts(violations: Sequence[Violation]) -> dict[str, int]:

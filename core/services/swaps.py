@@ -29,7 +29,14 @@ from core.rules.ruleset import RuleValues
 from core.services.base import Result, RowChange, ServiceContext, Work
 from core.services.people import get_person
 from core.services.schedule import put_call, put_slot
-from core.snapshot import CALL_IN_HOUSE, KIND_CODES, ScheduleSnapshot, active_rule_set, build_snapshot
+from core.snapshot import (
+    CALL_IN_HOUSE,
+    KIND_CODES,
+    ScheduleSnapshot,
+    active_rule_set,
+    build_snapshot,
+    read_head_counts,
+)
 from core.store import models as m
 
 KINDS = m.SWAP_KINDS
@@ -375,17 +382,23 @@ class _Shared:
 def _rule_check(session: Session, program_id: str, snap: ScheduleSnapshot, change: ProposedChange,
                 slot_snapshots: list[ScheduleSnapshot]) -> ChangeCheck:
     """The engine's incremental check. On a snapshot of the two people only, the slot-level rules
-    read a snapshot of everybody over just the days whose head counts change (none when two people
-    of one group exchange their activities); the answer is the one a snapshot of everybody gives."""
+    read everybody's head counts on just the days whose head counts change (none when two people
+    of one group exchange their activities): from a snapshot of everybody over those days already
+    at hand, else read in one query (`read_head_counts`), else from a new snapshot of those days.
+    The answer is the one a snapshot of everybody gives."""
     if not snap.partial:
         return check_change(snap, change)
     days = changed_slot_days(snap, change)
-    slot_snap = None
-    if days:
-        slot_snap = next((x for x in slot_snapshots if x.start <= days[0] and x.end >= days[-1]), None)
-        if slot_snap is None:
-            slot_snap = build_snapshot(session, program_id, days[0], days[-1])
-            slot_snapshots.append(slot_snap)
+    if not days:
+        return check_change(snap, change)
+    slot_snap = next((x for x in slot_snapshots if x.start <= days[0] and x.end >= days[-1]), None)
+    if slot_snap is None and academic_year_of(snap.start) == academic_year_of(snap.end):
+        counts = read_head_counts(session, program_id, days, [a.id for a in snap.activities])
+        if counts is not None and counts.academic_year == academic_year_of(snap.start):
+            return check_change(snap, change, head_counts=counts)
+    if slot_snap is None:
+        slot_snap = build_snapshot(session, program_id, days[0], days[-1])
+        slot_snapshots.append(slot_snap)
     return check_change(snap, change, slot_snapshot=slot_snap)
 
 

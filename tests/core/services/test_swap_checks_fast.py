@@ -10,6 +10,8 @@ coverage and supervision) must give identical results, problems in the same orde
 from __future__ import annotations
 
 import datetime as dt
+import sqlite3
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -24,9 +26,9 @@ from core.rules.engine import ProposedChange, changed_slot_days, check_change, v
 from core.services import swaps
 from core.services.base import ServiceContext
 from core.services.swaps import ShiftItem
-from core.snapshot import build_snapshot
+from core.snapshot import HeadCounts, build_snapshot, head_counts_of, read_head_counts
 from core.store import models as m
-from core.store.db import open_database
+from core.store.db import open_database, session_factory
 
 FIRST = dt.date(2026, 8, 3)  # a Monday, well inside the academic year and past the freeze horizon
 WEEKS = 8
@@ -231,3 +233,141 @@ def test_weekday_coverage_rules_later_row_wins(ctx, program):
                     expected = (lo, opt, hi)
             s_ = 2 * d + slot
             assert (snap.req_min[a, s_], snap.req_opt[a, s_], snap.req_max[a, s_]) == expected, (day, slot)
+
+
+# ------------------------------------------------------------------ head counts without a snapshot
+def head_count_table(counts: HeadCounts) -> dict[tuple, int]:
+    """{(kind, pgy, day, slot, activity id): n} of the non-zero head counts."""
+    out = {}
+    for c, cls in enumerate(counts.classes):
+        for i, slot, a in zip(*np.nonzero(counts.counts[c])):
+            out[(*cls, counts.days[i], int(slot), counts.activity_ids[a])] = int(counts.counts[c, i, slot, a])
+    return out
+
+
+def read_and_expected(s, program_id, days):
+    full = build_snapshot(s, program_id, min(days), max(days))
+    read = read_head_counts(s, program_id, days, [a.id for a in full.activities])
+    return read, head_counts_of(full, days)
+
+
+def test_head_counts_read_in_one_query_equal_a_snapshots(demo):
+    ctx, program_id, _snap = demo
+    day = FIRST + dt.timedelta(days=9)
+    day_sets = [
+        [day],
+        [FIRST + dt.timedelta(days=i) for i in range(7, 21)],  # two weeks
+        [FIRST + dt.timedelta(days=i) for i in (1, 15, 30, 31)],  # days apart
+        [FIRST + dt.timedelta(days=i) for i in range(7 * WEEKS)],
+    ]
+    with ctx.sessions() as s:
+        for days in day_sets:
+            read, expected = read_and_expected(s, program_id, days)
+            assert read is not None and read.days == tuple(sorted(days)) and read.academic_year == 2026
+            assert read.activity_ids == expected.activity_ids
+            assert head_count_table(read) == head_count_table(expected)
+            assert sum(head_count_table(read).values()) > 10 * len(days)
+        # days of two academic years: no single year of PGY levels, so no fast path
+        assert read_head_counts(s, program_id, [dt.date(2027, 6, 30), dt.date(2027, 7, 1)], read.activity_ids) is None
+        assert head_counts_of(build_snapshot(s, program_id, dt.date(2027, 6, 30), dt.date(2027, 7, 1)),
+                              [dt.date(2027, 6, 30), dt.date(2027, 7, 1)]).academic_year is None
+
+
+def test_head_counts_leave_out_whom_a_snapshot_leaves_out(demo, tmp_path):
+    """Archived and deleted people, a resident without a level this year, a deleted assignment and
+    a deleted activity: the counts read in one query still equal a snapshot's."""
+    ctx, program_id, snap = demo
+    days = [FIRST + dt.timedelta(days=i) for i in range(14)]
+    copy = tmp_path / "edges.sqlite"
+    with sqlite3.connect(ctx.engine.url.database) as src, sqlite3.connect(copy) as dst:
+        src.backup(dst)
+    opened = open_database(copy)
+    try:
+        with session_factory(opened.engine)() as s:
+            before = head_count_table(read_and_expected(s, program_id, days)[0])
+            held = [p for p in range(snap.n_people) if (snap.codes[p, :28] >= 0).any()]
+            archived, deleted = snap.people[held[0]].id, snap.people[held[1]].id
+            leaver = next(snap.people[p].id for p in held if snap.people[p].kind == "resident"
+                          and snap.people[p].id not in (archived, deleted))
+            d = snap.day_of(days[3])
+            keeper = next(p for p in held if snap.people[p].id not in (archived, deleted, leaver)
+                          and snap.codes[p, 2 * d] >= 0)
+            busy = Counter(int(a) for a in snap.codes[:, :28].ravel() if a >= 0)
+            gone_activity = snap.activities[min(busy, key=busy.get)].id
+            c = s.connection()
+            c.exec_driver_sql("UPDATE person SET archived = 1 WHERE id = ?", (archived,))
+            c.exec_driver_sql("UPDATE person SET deleted = 1 WHERE id = ?", (deleted,))
+            c.exec_driver_sql("UPDATE resident_year SET deleted = 1 WHERE person_id = ?", (leaver,))
+            c.exec_driver_sql("UPDATE assignment SET deleted = 1 WHERE person_id = ? AND date = ? AND slot = 0",
+                              (snap.people[keeper].id, days[3].isoformat()))
+            c.exec_driver_sql("UPDATE activity SET deleted = 1 WHERE id = ?", (gone_activity,))
+            read, expected = read_and_expected(s, program_id, days)
+            assert read is not None and head_count_table(read) == head_count_table(expected)
+            assert sum(head_count_table(read).values()) < sum(before.values())
+            assert gone_activity not in read.activity_ids
+            s.rollback()
+    finally:
+        opened.engine.dispose()
+
+
+def test_check_change_from_head_counts_equals_a_snapshot_of_everybody(demo):
+    """A faculty member taking a PGY-1's week (the slot rules change on every day of it): the
+    check on a partial snapshot with head counts read in one query is the check on everybody."""
+    ctx, program_id, snap = demo
+    intern = next(p for p in range(snap.n_people) if snap.people[p].pgy == 1 and (snap.codes[p, 14:28] >= 0).any())
+    fac = next(p for p in range(snap.n_people) if snap.people[p].kind == "faculty")
+    ids = (snap.people[intern].id, snap.people[fac].id)
+    edits = []
+    for s_ in range(14, 28):
+        a = int(snap.codes[intern, s_])
+        if a >= 0:
+            day, slot = snap.date_of(s_ // 2), s_ % 2
+            edits += [(ids[1], day, slot, snap.activities[a].id), (ids[0], day, slot, None)]
+    change = ProposedChange(assignments=tuple(edits))
+    with ctx.sessions() as s:
+        part = build_snapshot(s, program_id, snap.start, snap.end, person_ids=ids)
+        days = changed_slot_days(part, change)
+        assert days
+        counts = read_head_counts(s, program_id, days, [a.id for a in part.activities])
+        fast = check_change(part, change, head_counts=counts)
+        assert fast == check_change(snap, change)
+        assert any(v.rule in ("SUP", "CAP", "COV") for v in (*fast.added, *fast.removed))
+        # counts made for other activities, or with PGY levels of another year, are refused
+        other = HeadCounts(counts.days, counts.academic_year, counts.activity_ids[::-1], counts.classes, counts.counts)
+        with pytest.raises(ValueError, match="activities"):
+            check_change(part, change, head_counts=other)
+        later = HeadCounts(counts.days, 2027, counts.activity_ids, counts.classes, counts.counts)
+        with pytest.raises(ValueError, match="academic year"):
+            check_change(part, change, head_counts=later)
+
+
+def test_pgy1_week_trade_reads_head_counts_not_a_snapshot_of_everybody(demo, monkeypatch):
+    """The week trade of the benchmark: a senior resident and a PGY-1 trade weeks, so supervision
+    needs everybody on the touched days. The fast check reads their head counts (no snapshot of
+    everybody) and gives the full engine's answer."""
+    ctx, program_id, snap = demo
+    residents = [p for p in range(snap.n_people) if snap.people[p].kind == "resident"]
+    senior = next(p for p in residents if snap.people[p].pgy >= 2 and len(held_items(snap, p, 14, 7)) >= 10)
+    intern = next(p for p in residents if snap.people[p].pgy == 1 and len(held_items(snap, p, 21, 7)) >= 10)
+    give, take = held_items(snap, senior, 14, 7), held_items(snap, intern, 21, 7)
+    built = []
+    real = swaps.build_snapshot
+
+    def spy(*args, **kwargs):
+        built.append(kwargs.get("person_ids"))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(swaps, "build_snapshot", spy)
+    fast, full = both_checks(ctx, program_id, snap.people[senior].id, snap.people[intern].id, give, take)
+    assert not isinstance(fast, str) and not isinstance(full, str)
+    assert built[0] is not None and built[1:] == [None]  # fast: two people only; reference: everybody
+    assert fast.problems == full.problems and fast.blocking == full.blocking and fast.critical == full.critical
+    assert fast.check.added == full.check.added and fast.check.removed == full.check.removed  # type: ignore[union-attr]
+    assert fast.check.slots == full.check.slots  # type: ignore[union-attr]
+    with ctx.sessions() as s:  # the slot rules were needed: head counts change on the traded days
+        ids = (snap.people[senior].id, snap.people[intern].id)
+        swap = m.SwapRequest(id="probe", program_id=program_id, kind="trade", status="requested",
+                             requester_id=ids[0], counterpart_id=ids[1])
+        change, _problems = swaps._proposed(s, swap, ids[1], tuple(give), tuple(take))
+        part = build_snapshot(s, program_id, snap.start, snap.end, person_ids=ids)
+        assert len(changed_slot_days(part, change)) >= 5
