@@ -6,7 +6,9 @@
 Prints the solver's figures (objective, bound, time to the first schedule), the diff size, the
 violations the compliance engine finds in the generated block and each unfilled slot with the
 constraint that blocked it. `--publish` applies the draft at once (one undoable write, audit and
-outbox). Exit status 0 when a draft was made (violations or not), 1 when no schedule was found, 2 on
+outbox). Ctrl-C stops the search and keeps the best schedule found so far as the draft (a second
+Ctrl-C gives up at once); stopped before any schedule was found, it says so and makes no draft.
+Exit status 0 when a draft was made (violations or not), 1 when no schedule was found, 2 on
 bad input.
 """
 
@@ -15,6 +17,9 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import sys
+import threading
+from collections.abc import Callable
 from typing import Any
 
 from core.commands import add_db_argument, open_existing
@@ -42,6 +47,40 @@ def register(subparsers: Any) -> None:
     p.set_defaults(func=cmd_generate)
 
 
+def _generate_until_done_or_interrupted(run: Callable[[threading.Event], Any]) -> Any:
+    """`run(stop)` on a thread of its own while this (main) thread waits, so that Ctrl-C is seen at
+    once, even while the solver or the model build holds on: the first Ctrl-C sets `stop` (the search
+    ends and keeps the best schedule found so far), a second one interrupts at once."""
+    stop = threading.Event()
+    finished = threading.Event()
+    out: dict[str, Any] = {}
+
+    def body() -> None:
+        try:
+            out["value"] = run(stop)
+        except BaseException as exc:  # noqa: BLE001 - re-raised on the main thread
+            out["error"] = exc
+        finally:
+            finished.set()
+
+    # Waits on an Event, not Thread.join: a join interrupted by Ctrl-C can leave the thread looking
+    # finished while it still runs (Python 3.11).
+    threading.Thread(target=body, name="rsched-generate", daemon=True).start()
+    print("Generating; press Ctrl-C to stop and keep the best schedule found so far.", file=sys.stderr)
+    while not finished.is_set():
+        try:
+            finished.wait(0.1)
+        except KeyboardInterrupt:
+            if stop.is_set():
+                raise
+            stop.set()
+            print("Stopping; keeping the best schedule found so far (Ctrl-C again to give up at once).",
+                  file=sys.stderr)
+    if "error" in out:
+        raise out["error"]
+    return out["value"]
+
+
 def cmd_generate(args: argparse.Namespace) -> int:
     from core.commands.validate import _program
     from core.services.base import ServiceContext
@@ -56,8 +95,9 @@ def cmd_generate(args: argparse.Namespace) -> int:
     try:
         ctx = ServiceContext(opened.engine, actor="rsched generate")
         program_id = ctx.read(lambda s: _program(s, args.program).id)
-        draft, result = generate_draft(ctx, program_id, args.block, year=args.year,
-                                       time_limit=args.time_limit, workers=workers)
+        draft, result = _generate_until_done_or_interrupted(
+            lambda stop: generate_draft(ctx, program_id, args.block, year=args.year,
+                                        time_limit=args.time_limit, workers=workers, cancelled=stop.is_set))
         published = False
         if args.publish:
             publish_draft(ctx, draft.id, reason=args.reason or "Published with rsched generate --publish")
@@ -72,7 +112,8 @@ def cmd_generate(args: argparse.Namespace) -> int:
         return 0
     sev = result.counts_by_severity()
     gap = result.gap
-    print(f"{draft.label}: {result.status}, objective {result.objective}, bound {result.bound}"
+    how = f"{result.status}, stopped early" if result.cancelled else result.status
+    print(f"{draft.label}: {how}, objective {result.objective}, bound {result.bound}"
           + (f" (gap {100 * gap:.2f} %)" if gap is not None else "")
           + f", first schedule after {result.time_to_first:.1f} s, {result.wall_time:.1f} s in all.")
     print(f"Draft {draft.id}: {len(result.changes)} changed half-days, {len(result.call_changes)} changed call "

@@ -284,12 +284,23 @@ class _Pool:
     people: list[int]
 
 
-class _Built:
-    """The CP-SAT model of one problem, with the maps back to cells and calls."""
+class _BuildStopped(Exception):
+    """Raised inside `_Built` when its `stop` function turns true: the build is abandoned."""
 
-    def __init__(self, problem: ResidencyProblem, weights: Weights) -> None:
+
+class _Built:
+    """The CP-SAT model of one problem, with the maps back to cells and calls.
+
+    `stop` is polled between small pieces of the build (every few hundred cells, every resident,
+    every slot, every fairness class: each a few tens of milliseconds on the large demo, where the
+    whole build takes seconds); when it returns True the build raises `_BuildStopped`.
+    """
+
+    def __init__(self, problem: ResidencyProblem, weights: Weights, stop: Callable[[], bool] = _never) -> None:
         self.problem = problem
         self.w = weights
+        self._stop = stop
+        self.check()
         self._requests: list[Any] = []
         snap = problem.snapshot
         self.snap = snap
@@ -377,6 +388,8 @@ class _Built:
         cur_cells = cur_b[cells_p, cells_s].tolist()
         absent_cells = absent_b[cells_p, cells_s].tolist()
         for i, (p, sb) in enumerate(zip(cells_p.tolist(), cells_s.tolist(), strict=True)):
+            if i % 512 == 0:
+                self.check()
             s = sb + S0
             vars_ = {a: new_bool(f"x{p}_{s}_{a}") for a in np.flatnonzero(dom[p, sb]).tolist()}
             exactly_one(vars_.values())
@@ -433,6 +446,7 @@ class _Built:
         for pool in self.pools:
             lits_of = self.ih_lits if pool.call_code == CALL_IN_HOUSE else self.home_lits
             for d in range(d0, d1 + 1):
+                self.check()
                 fixed_here = [p for p in pool.people if problem.fixed_calls[p, d] and cur_call[p, d] == pool.call_code]
                 vs = []
                 for p in pool.people:
@@ -485,6 +499,11 @@ class _Built:
         self._build_objective()
 
     # ----------------------------------------------------------------------------- helpers
+    def check(self) -> None:
+        """Abandon the build (raise `_BuildStopped`) when it was asked to stop."""
+        if self._stop():
+            raise _BuildStopped
+
     def cell_terms(self, p: int, s: int) -> dict[int, Any] | None:
         return self.x.get((p, s))
 
@@ -584,6 +603,7 @@ class _Built:
                 m.add_bool_and([o.Not() for o in others]).only_enforce_if(lit)
 
         for p in range(P):
+            self.check()
             if not self.is_res[p]:
                 if self.is_fac[p] and rules.faculty_postcall_morning_off:
                     for d in range(d0, min(d1 + 1, D - 1)):
@@ -820,6 +840,7 @@ class _Built:
         fac = self.is_fac
         physicians = res | fac
         for s in range(2 * self.d0, 2 * self.d1 + 2):
+            self.check()
             # coverage
             for a in range(A):
                 rmin, ropt, rmax = int(snap.req_min[a, s]), int(snap.req_opt[a, s]), int(snap.req_max[a, s])
@@ -893,6 +914,7 @@ class _Built:
                 if p not in classes[(snap.people[p].kind, int(snap.pgy[p]))]:
                     classes[(snap.people[p].kind, int(snap.pgy[p]))].append(p)
         for members in classes.values():
+            self.check()
             if len(members) < 2:
                 continue
             for name, days_mask, ytd in (("calls", np.ones(self.D, dtype=bool), pr.ytd_calls),
@@ -1021,12 +1043,60 @@ def generate(
 ) -> GenerateResult:
     """Build and solve the block; return the best schedule found, checked by the compliance engine.
 
-    `cancelled` is polled every 0.05 s; when it returns True the search stops and the best schedule
-    so far is returned (`cancelled=True`). `stop_at_gap` stops once (objective - bound) / objective
-    is at most that fraction.
+    `cancelled` is polled every 0.05 s (and, on the caller's thread, between the pieces of the model
+    build); when it returns True the search stops and the best schedule so far is returned
+    (`cancelled=True`). A cancel during the build returns at once with no schedule (`found` false,
+    `stats["stopped_in"] == "build"`). `stop_at_gap` stops once (objective - bound) / objective is
+    at most that fraction.
     """
     start = time.monotonic()
-    built = _Built(problem, weights or Weights())
+    done = threading.Event()
+    was_cancelled = threading.Event()
+    current: list[Any] = []
+    cancel_seen: list[float] = []
+    seen_lock = threading.Lock()
+
+    def poll() -> bool:
+        """Whether the run was cancelled; asks `cancelled` (from the watcher, and between the pieces
+        of the model build on the caller's thread) until it says yes once."""
+        if was_cancelled.is_set():
+            return True
+        if not cancelled():
+            return False
+        with seen_lock:
+            if not was_cancelled.is_set():
+                cancel_seen.append(time.monotonic())
+                was_cancelled.set()
+        return True
+
+    def register(s: Any) -> None:
+        # Ctrl-C is the caller's to handle (`rsched generate` turns it into a cancel): CP-SAT's own
+        # SIGINT handler would end only the solve under way, and the next phase would start.
+        s.parameters.catch_sigint_signal = False
+        current[:] = [s]
+        if was_cancelled.is_set():
+            s.stop_search()
+
+    def watch() -> None:
+        while not done.is_set():
+            if poll():
+                # Again every tick: a solver registered just before its solve() started ignores
+                # the first stop_search() (the search it stops does not exist yet).
+                for s in list(current):
+                    s.stop_search()
+            done.wait(0.05)
+
+    watcher = threading.Thread(target=watch, name="residency-cancel-watch", daemon=True)
+    watcher.start()
+    try:
+        # Seconds on a large block: the build polls `cancelled` itself and gives up when asked.
+        built = _Built(problem, weights or Weights(), stop=poll)
+    except BaseException as exc:
+        done.set()
+        watcher.join(timeout=1.0)
+        if not isinstance(exc, _BuildStopped):
+            raise
+        return _stopped_in_build(problem, start, cancel_seen[0] if cancel_seen else None)
     build_s = time.monotonic() - start
     solver = cp_model.CpSolver()
     solver.parameters.max_time_in_seconds = max(0.05, time_limit - build_s)
@@ -1036,40 +1106,13 @@ def generate(
         solver.parameters.relative_gap_limit = stop_at_gap
     collector = _Collector(built, start, progress)
     solver.best_bound_callback = collector.on_bound
-    done = threading.Event()
-    was_cancelled = threading.Event()
-    current: list[Any] = []
-
-    def register(s: Any) -> None:
-        current[:] = [s]
-        if was_cancelled.is_set():
-            s.stop_search()
-
-    cancel_seen: list[float] = []
-
-    def watch() -> None:
-        while not done.is_set():
-            if not was_cancelled.is_set() and cancelled():
-                cancel_seen.append(time.monotonic())
-                was_cancelled.set()
-            if was_cancelled.is_set():
-                # Again every tick: a solver registered just before its solve() started ignores
-                # the first stop_search() (the search it stops does not exist yet).
-                for s in list(current):
-                    s.stop_search()
-            done.wait(0.05)
-
-    watcher = threading.Thread(target=watch, name="residency-cancel-watch", daemon=True)
-    watcher.start()
     status = cp_model.UNKNOWN
     solved = False
     phases: list[str] = []
     start_name = ""
     big = len(built.m.proto.variables) > BIG_MODEL_VARIABLES
     try:
-        if cancelled():
-            was_cancelled.set()
-        else:
+        if not poll():
             # Phase 1: the current schedule (the hint) completed into a full solution, fast.
             phases.append("hint")
             first, start_name = _complete_hint(built, collector, start, min(5.0, max(0.5, time_limit / 4)),
@@ -1079,20 +1122,20 @@ def generate(
                 built.m.proto.solution_hint.vars.extend(range(len(first)))
                 built.m.proto.solution_hint.values.extend(first)
             # Phase 2: a lower bound from the calls alone (fairness, call coverage, requests), as a cut.
-            if not was_cancelled.is_set():
+            if not poll():
                 phases.append("calls")
                 lb, calls = _call_bound(built, min(5.0 if big else 10.0, max(0.5, time_limit / 6)), workers, register,
-                                        was_cancelled.is_set)
+                                        poll)
                 if lb is not None and lb > 0:
                     keys = ("coverage_min", "fairness", "requests", "changes")
                     cut = [built.weight[k] * built.term_vars[k] for k in keys if built.weight[k]]
                     built.m.add(cp_model.LinearExpr.sum(cut) >= lb)
                     collector.on_bound(lb)
                 # the calls of the relaxation with the cells re-solved around them: a good start
-                if calls and not was_cancelled.is_set() and not big:
+                if calls and not poll() and not big:
                     phases.append("fixed calls")
                     better = _solve_fixed(built, collector, calls, first, min(30.0, max(0.5, 0.4 * time_limit)),
-                                          workers, register, was_cancelled.is_set)
+                                          workers, register, poll)
                     if better is not None and collector.values is better:
                         first = better
                         built.m.clear_hints()  # type: ignore[no-untyped-call]
@@ -1102,10 +1145,10 @@ def generate(
             # takes longer than the time limit) a neighbourhood search over groups of people instead.
             remaining = time_limit - (time.monotonic() - start)
             solved = False
-            if big and collector.values is not None and remaining > 1.0 and not was_cancelled.is_set():
+            if big and collector.values is not None and remaining > 1.0 and not poll():
                 phases.append("people lns")
                 _people_lns(built, collector, start + time_limit, workers, register, was_cancelled, seed)
-            elif remaining > 0.05 and not was_cancelled.is_set():
+            elif remaining > 0.05 and not poll():
                 solver.parameters.max_time_in_seconds = remaining
                 phases.append("full")
                 register(solver)
@@ -1136,6 +1179,21 @@ def generate(
              "solver_status": solver.status_name(status), "cancel_latency": cancel_latency, "phases": phases,
              "start": start_name}
     return _decode(built, values, name, collector, wall, was_cancelled.is_set(), stats)
+
+
+def _stopped_in_build(problem: ResidencyProblem, start: float, cancel_seen: float | None) -> GenerateResult:
+    """The result of a run cancelled while its model was being built: no schedule (none was
+    searched for yet), `cancelled` true, `stats["stopped_in"] == "build"`."""
+    now = time.monotonic()
+    stats: dict[str, Any] = {"build_seconds": None, "cells": None, "calls": None, "solver_status": "UNKNOWN",
+             "cancel_latency": None if cancel_seen is None else now - cancel_seen, "phases": [],
+             "start": "", "stopped_in": "build"}
+    return GenerateResult(
+        status="unknown", objective=None, bound=None, time_to_first=None, wall_time=now - start, cancelled=True,
+        codes=None, call=None, call_service={}, changes=(), call_changes=(), violations=(), unfilled=(), terms={},
+        relaxed=(), base_revision=problem.snapshot.revision, block_start=problem.block_start,
+        block_end=problem.block_end, stats=stats,
+    )
 
 
 def _complete_hint(built: _Built, collector: _Collector, start: float, limit: float, workers: int,

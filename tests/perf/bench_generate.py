@@ -9,6 +9,15 @@ a demo database made before (`rsched demo --size ... --db FILE`) instead of buil
 the first schedule, the objective and bound over time (when the gap first falls under 1 %), the final
 status, the compliance engine's counts on the result, whether every preload/manual cell is unchanged,
 and the cancel latency of a second run stopped 1 s after its first schedule.
+
+    .venv/bin/python tests/perf/bench_generate.py --size large --db COPY --cancel-during-build
+    .venv/bin/python tests/perf/bench_generate.py --size large --db COPY --cancel-at 0.5,2,4,6
+
+`--cancel-during-build` builds the model once alone (wall and CPU time, and the longest stretch
+between two of the build's cancel checks), then runs `generate` and cancels it at 10, 30, 50, 70 and
+90 % of that build time; `--cancel-at` cancels at the given seconds after `generate` was called
+instead. Each line gives the time from the cancel to `generate` returning (end to end: the poll,
+the stop, the compliance check of a schedule found), where the run was, and what it returned.
 """
 
 from __future__ import annotations
@@ -30,6 +39,10 @@ def main() -> None:
     ap.add_argument("--block", type=int, default=3)
     ap.add_argument("--time-limit", type=float, default=60.0)
     ap.add_argument("--db", type=Path, default=None, help="an existing demo database (copied, not changed)")
+    ap.add_argument("--cancel-during-build", action="store_true",
+                    help="only measure cancels during the model build (see the module's docstring)")
+    ap.add_argument("--cancel-at", default="", metavar="S,S,...",
+                    help="only measure cancels this many seconds after generate() starts")
     args = ap.parse_args()
 
     from core.demo import create_demo
@@ -59,6 +72,10 @@ def main() -> None:
         t = time.monotonic()
         problem = ctx.read(lambda s: load_problem(s, program_id, args.block, year=2026))
         print(f"load block {args.block}: {time.monotonic() - t:.2f} s ({problem.label})")
+        if args.cancel_during_build or args.cancel_at:
+            cancel_latencies(problem, args)
+            opened.engine.dispose()
+            return
         trace: list[tuple[float, int, int]] = []
         r = generate(problem, time_limit=args.time_limit, workers=2,
                      progress=lambda o, b, e: trace.append((e, o, b)))
@@ -100,6 +117,45 @@ def main() -> None:
               f"{'-' if latency is None else f'{latency:.3f}'} s after the cancel was seen")
         print(f"load average at the end {open('/proc/loadavg').read().split()[:3]}")
         opened.engine.dispose()
+
+
+def cancel_latencies(problem: object, args: argparse.Namespace) -> None:
+    """Cancel `generate` at chosen moments; print how long each cancel took to return."""
+    import core.solver.residency as residency
+
+    real_check = residency._Built.check
+    checks: list[float] = []
+
+    def timed_check(self: object) -> None:
+        checks.append(time.monotonic())
+        real_check(self)  # type: ignore[arg-type]
+
+    residency._Built.check = timed_check  # type: ignore[method-assign]
+    t, c = time.monotonic(), time.process_time()
+    residency._Built(problem, residency.Weights())  # type: ignore[arg-type]
+    build_wall, build_cpu = time.monotonic() - t, time.process_time() - c
+    residency._Built.check = real_check  # type: ignore[method-assign]
+    gaps = [b - a for a, b in zip([t, *checks], [*checks, t + build_wall], strict=True)]
+    print(f"model build alone: {build_wall:.2f} s wall, {build_cpu:.2f} s CPU; {len(checks)} cancel checks, "
+          f"longest stretch between two {1000 * max(gaps):.0f} ms (median {1000 * sorted(gaps)[len(gaps) // 2]:.1f} ms)")
+    if args.cancel_at:
+        moments = [float(x) for x in args.cancel_at.split(",")]
+    else:
+        moments = [round(f * build_wall, 2) for f in (0.1, 0.3, 0.5, 0.7, 0.9)]
+    worst = 0.0
+    for at in moments:
+        t0 = time.monotonic()
+        asked = t0 + at
+        r = residency.generate(problem, time_limit=120, workers=2,  # type: ignore[arg-type]
+                               cancelled=lambda asked=asked: time.monotonic() >= asked)
+        back = time.monotonic()
+        latency = back - max(asked, t0)
+        worst = max(worst, latency)
+        where = r.stats.get("stopped_in") or "/".join(r.stats.get("phases") or ["before the search"])
+        got = f"schedule, objective {r.objective}" if r.found else "no schedule found yet"
+        print(f"  cancel at {at:5.2f} s: returned {latency:.3f} s later (stopped in: {where}; {got}; "
+              f"cancelled={r.cancelled})")
+    print(f"longest cancel-to-return: {worst:.3f} s; load average {open('/proc/loadavg').read().split()[:3]}")
 
 
 if __name__ == "__main__":

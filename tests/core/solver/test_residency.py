@@ -117,6 +117,14 @@ def _with_pool(snap: Any, per_night: int = 1, pgy: tuple[int, ...] = ()) -> Any:
     return dataclasses.replace(snap, call_pools=(CallPool("", "in_house", "resident", pgy, per_night),))
 
 
+def _three_on_ip(days: int) -> Any:
+    """Three PGY-2 residents on IP every half-day for `days` days, with an in-house call pool."""
+    b = SnapBuilder(START, days=days)
+    for i in range(3):
+        b.days(b.person(f"R{i}", pgy=2), range(days), "IP")
+    return _with_pool(b.build())
+
+
 def test_in_house_calls_every_third_night_never_consecutive_rest_after() -> None:
     b = SnapBuilder(START, days=28)
     people = [b.person("A", pgy=2), b.person("B", pgy=2)]
@@ -291,11 +299,7 @@ def test_repair_after_an_absence_changes_the_fewest_cells() -> None:
 def test_the_call_relaxation_bounds_fairness_and_the_cells_a_call_forces_off() -> None:
     from core.solver.residency import Weights, _Built, _call_bound
 
-    b = SnapBuilder(START, days=4)
-    people = [b.person(f"R{i}", pgy=2) for i in range(3)]
-    for p in people:
-        b.days(p, range(4), "IP")
-    snap = _with_pool(b.build())
+    snap = _three_on_ip(4)
     problem = problem_from_snapshot(snap, 0, 3)
     built = _Built(problem, Weights())
     lb, calls = _call_bound(built, 10.0, 2, lambda s: None)
@@ -311,11 +315,7 @@ def test_the_call_relaxation_bounds_fairness_and_the_cells_a_call_forces_off() -
 def test_a_cancel_between_phases_skips_the_later_phases(monkeypatch: pytest.MonkeyPatch) -> None:
     import core.solver.residency as residency
 
-    b = SnapBuilder(START, days=7)
-    people = [b.person(f"R{i}", pgy=2) for i in range(3)]
-    for p in people:
-        b.days(p, range(7), "IP")
-    snap = _with_pool(b.build())
+    snap = _three_on_ip(7)
     asked: list[bool] = []
     later: list[str] = []
     real_bound = residency._call_bound
@@ -359,11 +359,7 @@ def test_big_models_improve_by_re_solving_groups_of_people(monkeypatch: pytest.M
     import core.solver.residency as residency
 
     monkeypatch.setattr(residency, "BIG_MODEL_VARIABLES", 0)  # treat this small block as a big one
-    b = SnapBuilder(START, days=4)
-    people = [b.person(f"R{i}", pgy=2) for i in range(3)]
-    for p in people:
-        b.days(p, range(4), "IP")
-    snap = _with_pool(b.build())
+    snap = _three_on_ip(4)
     r = _solve(snap, time_limit=8)
     assert r.stats["phases"] == ["hint", "calls", "people lns"]
     # the hint has no calls (4 empty nights); the group (everybody here) is re-solved to the optimum
@@ -374,14 +370,40 @@ def test_big_models_improve_by_re_solving_groups_of_people(monkeypatch: pytest.M
 def test_the_relaxation_and_the_fixed_solves_give_up_at_once_when_stopped() -> None:
     from core.solver.residency import Weights, _Built, _call_bound, _Collector, _solve_fixed
 
-    b = SnapBuilder(START, days=4)
-    people = [b.person(f"R{i}", pgy=2) for i in range(3)]
-    for p in people:
-        b.days(p, range(4), "IP")
-    built = _Built(problem_from_snapshot(_with_pool(b.build()), 0, 3), Weights())
+    built = _Built(problem_from_snapshot(_three_on_ip(4), 0, 3), Weights())
     solvers: list[Any] = []
     assert _call_bound(built, 10.0, 2, solvers.append, stop=lambda: True) == (None, {})
     collector = _Collector(built, time.monotonic(), lambda o, bd, e: None)
     assert _solve_fixed(built, collector, {}, None, 10.0, 2, solvers.append, stop=lambda: True) is None
     assert solvers == [] and collector.values is None  # no search was started
     assert _call_bound(built, 10.0, 2, solvers.append)[0] == 110 and len(solvers) == 1
+
+
+def test_a_cancel_during_the_model_build_stops_the_build(monkeypatch: pytest.MonkeyPatch) -> None:
+    import core.solver.residency as residency
+
+    snap = _three_on_ip(7)
+    asked: list[bool] = []
+    built_parts: list[str] = []
+    real_slot_rules = residency._Built._build_slot_rules
+    real_objective = residency._Built._build_objective
+
+    def slot_rules(self: Any) -> None:
+        asked.append(True)  # the user cancels while the slot rules are being built
+        built_parts.append("slot rules")
+        real_slot_rules(self)
+
+    def objective(self: Any) -> None:
+        built_parts.append("objective")
+        real_objective(self)
+
+    monkeypatch.setattr(residency._Built, "_build_slot_rules", slot_rules)
+    monkeypatch.setattr(residency._Built, "_build_objective", objective)
+    problem = problem_from_snapshot(snap, 0, 6)
+    r = generate(problem, time_limit=30, workers=2, cancelled=lambda: bool(asked))
+    assert built_parts == ["slot rules"]  # the build stopped at its next check, before the objective
+    assert r.cancelled and not r.found and r.codes is None and r.objective is None
+    assert r.status == "unknown" and r.stats["stopped_in"] == "build" and r.stats["phases"] == []
+    assert r.stats["cancel_latency"] is not None
+    assert r.summary()["cancelled"] is True
+
