@@ -636,7 +636,7 @@ def head_counts_of(snap: ScheduleSnapshot, days: Iterable[dt.date]) -> HeadCount
 _HEAD_SEP = "\x1f"
 _HEAD_COUNT_SQL = (
     "SELECT p.kind, ry.pgy, (SELECT group_concat(x.date || x.slot || x.activity_id, char(31)) "
-    "FROM assignment x WHERE x.person_id = p.id AND x.date IN ({days}) AND x.deleted = 0) "
+    "FROM assignment x WHERE x.person_id = p.id AND {days} AND x.deleted = 0) "
     "FROM person p LEFT JOIN resident_year ry ON ry.person_id = p.id AND ry.academic_year_id = ? "
     "AND ry.deleted = 0 WHERE p.program_id = ? AND p.deleted = 0 AND p.archived = 0"
 )
@@ -661,8 +661,13 @@ def read_head_counts(session: Session, program_id: str, days: Iterable[dt.date],
         "SELECT id FROM academic_year WHERE program_id = ? AND start_year = ? AND deleted = 0",
         (program_id, year)).scalar()
     entries: dict[tuple[int, int], list[str]] = {}
-    sql = _HEAD_COUNT_SQL.format(days=", ".join("?" * len(wanted)))
-    for kind, pgy, text_ in connection.exec_driver_sql(sql, (*(d.isoformat() for d in wanted), year_id, program_id)):
+    day_args: tuple[str, ...] = tuple(d.isoformat() for d in wanted)
+    if (wanted[-1] - wanted[0]).days < 2 * len(wanted):  # one range (days between are left out below)
+        days_sql, day_args = "x.date >= ? AND x.date <= ?", (day_args[0], day_args[-1])
+    else:
+        days_sql = f"x.date IN ({', '.join('?' * len(wanted))})"
+    sql = _HEAD_COUNT_SQL.format(days=days_sql)
+    for kind, pgy, text_ in connection.exec_driver_sql(sql, (*day_args, year_id, program_id)):
         if kind == "resident" and pgy is None:
             continue  # not a resident in this academic year (as in build_snapshot)
         if text_:
@@ -671,11 +676,15 @@ def read_head_counts(session: Session, program_id: str, days: Iterable[dt.date],
     day_of = {d.isoformat(): i for i, d in enumerate(wanted)}
     activity_of = {a: i for i, a in enumerate(ids)}
     counts = np.zeros((len(classes), len(wanted), 2, len(ids)), dtype=np.int64)
+    cells: list[tuple[int, int, int, int, int]] = []  # (class, day, slot, activity, n), each cell once
     for c, cls in enumerate(classes):
         for entry, n in Counter(entries[cls]).items():
             d, a = day_of.get(entry[:10]), activity_of.get(entry[11:])
             if d is not None and a is not None:  # an unknown activity is left out, as in a snapshot
-                counts[c, d, int(entry[10]), a] += n
+                cells.append((c, d, int(entry[10]), a, n))
+    if cells:
+        at = np.array(cells, dtype=np.int64).T
+        counts[at[0], at[1], at[2], at[3]] = at[4]
     return HeadCounts(wanted, year, ids, classes, counts)
 
 

@@ -373,7 +373,7 @@ class _Shared:
 
     give: tuple[ShiftItem, ...]
     stored_take: tuple[ShiftItem, ...]
-    rules: RuleValues
+    rules: RuleValues | None = None  # None: the checked snapshot's
     held: _Held | None = None
     names: Mapping[str, str] = field(default_factory=dict)
     slot_snapshots: list[ScheduleSnapshot] = field(default_factory=list)
@@ -413,9 +413,7 @@ def check_swap_in(session: Session, ctx: ServiceContext, swap: m.SwapRequest, co
     the slot-level rules on a snapshot of the days whose head counts change; False checks on one
     snapshot of everybody (the reference the tests compare with: both give the same answer)."""
     if shared is None:
-        give, stored_take = _items(session, swap.id)
-        _n, rules = active_rule_set(session, swap.program_id)
-        shared = _Shared(give, stored_take, rules)
+        shared = _Shared(*_items(session, swap.id))  # the rule set: the snapshot's (read once)
     give = shared.give
     take = shared.stored_take if take is None else tuple(take)
     if counterpart_id is None:
@@ -432,7 +430,7 @@ def check_swap_in(session: Session, ctx: ServiceContext, swap: m.SwapRequest, co
     blocking += found
     problems += found
     # freeze horizon
-    rules = shared.rules
+    rules = snap.rules if shared.rules is None else shared.rules
     limit = ctx.today() + dt.timedelta(days=rules.freeze_days)
     inside = sorted({i.date for i in (*give, *take) if i.date < limit})
     if inside:
@@ -816,11 +814,10 @@ def rank_candidates(ctx: ServiceContext, swap_id: str, *, limit: int = 10, split
             mean = class_total[group] / max(1, class_size[group])
             ranked.append((counts.get(person.id, 0) - mean, distance, person.name, person.id, give_back, mean))
         ranked.sort(key=lambda r: (r[0], r[1], r[2]))
-        _n, rules = active_rule_set(s, swap.program_id)
         # the rows both sides hold on the offered days: of everybody, or (lazy) of each batch
         held = _held_for(s, [swap.requester_id] if lazy else None, give)
         names = {person.id: person.name for person in base.people}
-        shared = _Shared(give, stored_take, rules, held, names, [base] if lazy else [])
+        shared = _Shared(give, stored_take, base.rules, held, names, [base] if lazy else [])
         moved = _with_post_call(s, swap.requester_id, give, held)
         out: list[Candidate] = []
         done, batch = 0, limit + 4
@@ -961,10 +958,9 @@ def _can_take(session: Session, ctx: ServiceContext, swap: m.SwapRequest, person
         if found is None:
             return False
         take = (found[1],)
-    _n, rules = active_rule_set(session, swap.program_id)
     try:
         result = check_swap_in(session, ctx, swap, person_id, take, snapshot=snap,
-                               shared=_Shared(give, stored_take, rules))
+                               shared=_Shared(give, stored_take, snap.rules))
     except ValidationError:
         return False
     return not result.blocking and not any(

@@ -257,7 +257,8 @@ def test_head_counts_read_in_one_query_equal_a_snapshots(demo):
     day_sets = [
         [day],
         [FIRST + dt.timedelta(days=i) for i in range(7, 21)],  # two weeks
-        [FIRST + dt.timedelta(days=i) for i in (1, 15, 30, 31)],  # days apart
+        [FIRST + dt.timedelta(days=i) for i in (1, 15, 30, 31)],  # days far apart (read as a list)
+        [FIRST + dt.timedelta(days=i) for i in (1, 3, 4)],  # read as one range, day 2 left out
         [FIRST + dt.timedelta(days=i) for i in range(7 * WEEKS)],
     ]
     with ctx.sessions() as s:
