@@ -146,15 +146,27 @@ def cancel_latencies(problem: object, args: argparse.Namespace) -> None:
     for at in moments:
         t0 = time.monotonic()
         asked = t0 + at
-        r = residency.generate(problem, time_limit=120, workers=2,  # type: ignore[arg-type]
-                               cancelled=lambda asked=asked: time.monotonic() >= asked)
+        said_yes: list[float] = []
+
+        def cancelled(asked: float = asked, said_yes: list[float] = said_yes) -> bool:
+            if time.monotonic() < asked:
+                return False
+            if not said_yes:
+                said_yes.append(time.monotonic())
+            return True
+
+        r = residency.generate(problem, time_limit=120, workers=2, cancelled=cancelled)  # type: ignore[arg-type]
         back = time.monotonic()
         latency = back - max(asked, t0)
+        polled = f"{said_yes[0] - asked:.3f} s" if said_yes else "-"
         worst = max(worst, latency)
         where = r.stats.get("stopped_in") or "/".join(r.stats.get("phases") or ["before the search"])
         got = f"schedule, objective {r.objective}" if r.found else "no schedule found yet"
-        print(f"  cancel at {at:5.2f} s: returned {latency:.3f} s later (stopped in: {where}; {got}; "
-              f"cancelled={r.cancelled})")
+        stopped = r.stats.get("cancel_latency")
+        stopped_s = "-" if stopped is None else f"{stopped:.3f} s"
+        print(f"  cancel at {at:5.2f} s: returned {latency:.3f} s later (first polled after {polled}, "
+              f"search stopped {stopped_s} after that) "
+              f"(stopped in: {where}; {got}; cancelled={r.cancelled})")
     print(f"longest cancel-to-return: {worst:.3f} s; load average {open('/proc/loadavg').read().split()[:3]}")
 
 
