@@ -91,6 +91,7 @@ from desktop.views.grid_painter import GridPainter, NameHeader, rule_mark
 Edit = tuple[str, dt.date, int, str | None]
 MARK_COLOUR = QColor("#e00000")
 SELECTED = QStyle.StateFlag.State_Selected.value
+KEPT_LOCKED = "Nothing was changed (the locked cells were kept)."
 
 
 def describe_check(check: Any) -> str:
@@ -101,6 +102,51 @@ def describe_check(check: Any) -> str:
     if check.removed and not check.added:
         lines.append(f"Resolves {len(check.removed)} violation(s).")
     return "\n".join(lines)
+
+
+def _day(value: Any) -> dt.date:
+    return value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value))
+
+
+def changed_cells(changes: Any, cells: set[tuple[str, dt.date, int]]) -> list[Edit]:
+    """The assignment rows of a committed ChangeSet among `cells`, each as the edit that puts the
+    cell back as it was before (person, date, slot, activity id before or None)."""
+    out: list[Edit] = []
+    for rc in changes.rows:
+        if rc.table != "assignment":
+            continue
+        ref = rc.after or rc.before or {}
+        key = (str(ref["person_id"]), _day(ref["date"]), int(ref["slot"]))
+        if key in cells:
+            before = rc.before
+            out.append((*key, None if before is None or before.get("deleted") else str(before["activity_id"])))
+    return out
+
+
+def check_elsewhere(ctx: Any, program_id: str, years: Any, restore: list[Edit], *, progress: Any = None,
+                    cancelled: Any = None) -> tuple[tuple[Any, ...], tuple[Any, ...]]:
+    """What committed edits of cells outside the loaded block did to the rules there: (added,
+    removed). A snapshot around the cells as they are now (a rule window of margin, inside their
+    academic year, as a block load reads it), and the engine's incremental check of putting the
+    cells back (`restore`): what that would remove, the edits added, and the reverse. Runs on a
+    worker thread."""
+    from core.rules.engine import ProposedChange, check_change
+    from core.snapshot import build_snapshot
+
+    margin = dt.timedelta(days=27)
+    added: list[Any] = []
+    removed: list[Any] = []
+    for year in years:
+        edits = [e for e in restore if year.start <= e[1] <= year.end]
+        if not edits:
+            continue
+        start = max(year.start, min(e[1] for e in edits) - margin)
+        end = min(year.end, max(e[1] for e in edits) + margin)
+        snap = ctx.read(lambda s, a=start, b=end: build_snapshot(s, program_id, a, b))
+        check = check_change(snap, ProposedChange(assignments=tuple(edits)))
+        added.extend(check.removed)
+        removed.extend(check.added)
+    return tuple(added), tuple(removed)
 
 
 class CellDelegate(QStyledItemDelegate):
@@ -388,6 +434,11 @@ class SchedulePage(QWidget):
         self._clipboard: QMimeData | None = None  # cells copied or cut (Ctrl+C / Ctrl+X)
         self._clipboard_cut = False
         self._focus_after_load: dt.date | None = None
+        # Cells outside the loaded block that a move of this page changed (a cut pasted into
+        # another block clears its source there), and the violations the check of those cells
+        # found there: the compliance panel lists them with the block's own (`_panel_keep`).
+        self._watched: set[tuple[str, dt.date, int]] = set()
+        self._elsewhere: list[Any] = []
         self._block_id: str | None = None
         self._span_days = -1
         self.model = BlockGridModel(self)
@@ -518,6 +569,7 @@ class SchedulePage(QWidget):
         session.block_loaded.connect(self.show_block)
         session.slots_changed.connect(self._slots_changed)
         session.violations_changed.connect(self._violations_changed)
+        session.data_changed.connect(self._check_elsewhere)
         session.opened.connect(self.set_program)
         session.catalog_changed.connect(self.set_program)
         self.apply_zoom()
@@ -557,6 +609,7 @@ class SchedulePage(QWidget):
 
     def show_block(self, block: BlockData) -> None:
         new_block = self._block_id != block.block.id
+        self._watched, self._elsewhere = set(), []
         self._block_id = block.block.id
         self.model.set_block(block.snapshot, block.first_day, block.n_days, block.cells)
         if new_block and self.view.selectionModel().hasSelection():
@@ -586,7 +639,7 @@ class SchedulePage(QWidget):
     def _fill_panel(self, block: BlockData) -> None:
         if self.session.block is None or self.session.block.block.id != block.block.id:
             return  # another block arrived meanwhile; its own call fills the panel
-        self.panel_model.set_violations(self.session.block.violations, keep=block.in_block)
+        self.panel_model.set_violations(self.session.block.violations, keep=self._panel_keep)
         self._update_panel_title()
         self._refresh_rule_marks()
 
@@ -603,21 +656,64 @@ class SchedulePage(QWidget):
                 self.proxy.refresh()
             self._refresh_rule_marks()
 
+    def _panel_keep(self, v: Any) -> bool:
+        """The panel's rows: the loaded block's violations, and those a move of this page added
+        outside it (found by `check_elsewhere`)."""
+        block = self.session.block
+        return bool(block is not None and block.in_block(v)) or v in self._elsewhere
+
     def _violations_changed(self, added: tuple[Any, ...], removed: tuple[Any, ...]) -> None:
-        if self.session.block is not None:
-            self.panel_model.keep = self.session.block.in_block
+        self.panel_model.keep = self._panel_keep
         self.panel_model.apply_change(added, removed)
         self._update_panel_title()
+
+    def _check_elsewhere(self, changes: Any) -> None:
+        """After a committed write (an edit, an undo, a redo) that changed cells outside the
+        loaded block which a move of this page had changed (the source of a cut pasted into
+        another block): the incremental check of those cells, on a worker, in the panel."""
+        block, data, ctx = self.session.block, self.session.data, self.session.ctx
+        if not self._watched or block is None or data is None or ctx is None:
+            return
+        restore = changed_cells(changes, self._watched)
+        if not restore:
+            return
+
+        def done(result: tuple[tuple[Any, ...], tuple[Any, ...]]) -> None:
+            if self.session.block is None or self.session.block.block.id != block.block.id:
+                return  # another block is shown: its panel starts afresh
+            added, removed = result
+            self._elsewhere = [v for v in self._elsewhere if v not in removed]
+            new = [v for v in added if not self.session.block.in_block(v) and v not in self._elsewhere]
+            self._elsewhere.extend(new)
+            self.panel_model.keep = self._panel_keep
+            self.panel_model.apply_change(new, removed)
+            self._update_panel_title()
+            numbers = sorted({found[1].number for _p, d, _s, _a in restore if (found := data.block_of(d))})
+            place = " and ".join(f"block {n}" for n in numbers) or "another block"
+            rules = sorted({v.rule for v in new})
+            self.session.message.emit(
+                f"The edit also changed {place}: it breaks {', '.join(rules)} there (listed in the compliance panel)."
+                if rules else f"The edit also changed {place}: no rule newly broken there.")
+
+        self.session.app.workers.start("grid-elsewhere", check_elsewhere, ctx, data.program.id, data.years, restore,
+                                       on_finished=done,
+                                       on_failed=lambda e: self.session.error.emit(
+                                           "The rule check of the cells outside this block failed: " + str(e)))
 
     def _update_panel_title(self) -> None:
         rows = self.panel_model.rows
         if not rows:
             self.panel_title.setText("Compliance: no rule broken in this block.")
             return
-        by = {s: sum(1 for v in rows if v.severity == s) for s in ("critical", "high", "warning")}
-        self.panel_title.setText(
-            f"Compliance: {len(rows)} violation(s) in this block — {by['critical']} critical, "
-            f"{by['high']} high, {by['warning']} warning(s)")
+        block = self.session.block
+        outside = sum(1 for v in rows if block is not None and not block.in_block(v))
+        inside = [v for v in rows if block is None or block.in_block(v)]
+        by = {s: sum(1 for v in inside if v.severity == s) for s in ("critical", "high", "warning")}
+        text = (f"Compliance: {len(inside)} violation(s) in this block — {by['critical']} critical, "
+                f"{by['high']} high, {by['warning']} warning(s)")
+        if outside:
+            text += f"; {outside} outside it, from cells moved out of other blocks"
+        self.panel_title.setText(text)
 
     # ------------------------------------------------------------------------------ filters
     def _pgy_changed(self) -> None:
@@ -724,10 +820,37 @@ class SchedulePage(QWidget):
         self.model.set_marks({})
         self.view.setFocus()
 
+    def locked_changed(self, edits: list[Edit]) -> int:
+        """How many of the edits' cells are locked (preload / manual) and would change: the cells
+        a typed edit, a menu assignment or a clear overwrites, like `DropPlan.locked_over`."""
+        cells, snap = self.model.cells, self.model.snapshot
+        if cells is None or snap is None:
+            return 0
+        n = 0
+        for p, d, s, act in edits:
+            row, cols = self.model.row_of(p), self.model.columns_of(d)
+            if row < CALL_ROWS or not cols:
+                continue
+            a = cells.act_rows[row - CALL_ROWS][cols[s]]
+            if cells.locked_rows[row - CALL_ROWS][cols[s]] and (snap.activities[a].id if a >= 0 else None) != act:
+                n += 1
+        return n
+
     def assign(self, activity_id: str | None) -> None:
+        """Assign an activity to the selected cells (None: clear them) as one undoable edit; when
+        that overwrites or empties locked cells, the same question as a paste comes first, and a
+        no changes nothing (the selection stays, ready for another choice)."""
         edits = self._edits_for(activity_id)
-        if edits:
-            self.session.assign(edits)
+        if not edits:
+            return
+        locked = self.locked_changed(edits)
+        if locked:
+            what = (f"This clear empties {locked} locked cell(s)" if activity_id is None
+                    else f"This assignment overwrites {locked} locked cell(s)")
+            if not self.confirm_locked(f"{what} (preload or manual assignments). Go ahead?"):
+                self.session.message.emit(KEPT_LOCKED)
+                return
+        self.session.assign(edits)
 
     def clear_selection(self) -> None:
         self.assign(None)
@@ -780,8 +903,12 @@ class SchedulePage(QWidget):
             verb = "move" if plan.move else "copy"
             if not self.confirm_locked(f"This {verb} {' and '.join(parts)} (preload or manual assignments). "
                                        "Go ahead?"):
-                self.session.message.emit("Nothing was changed (the locked cells were kept).")
+                self.session.message.emit(KEPT_LOCKED)
                 return
+        block = self.session.block
+        if block is not None:  # a cut pasted into another block clears its source outside this one
+            self._watched.update((p, d, s) for p, d, s, _a in plan.edits
+                                 if not block.block.start <= d <= block.block.end)
         self.session.assign(list(plan.edits), text=plan.text)
 
     def confirm_locked(self, message: str) -> bool:
@@ -853,8 +980,10 @@ class SchedulePage(QWidget):
     # ------------------------------------------------------------------------------ panel
     def _panel_activated(self, index: QModelIndex) -> None:
         v = self.panel_proxy.data(index, ViolationRole)
-        if v is not None:
-            self.select_violation(v)
+        if v is not None and not self.select_violation(v) and v in self._elsewhere:
+            day = v.start.date() if isinstance(v.start, dt.datetime) else v.start
+            self.date_edit.setDate(QDate(day.year, day.month, day.day))
+            self.jump_to_date()  # the block it is in
 
     def select_person_day(self, person_id: str, day: dt.date) -> bool:
         """Select a person's AM and PM cells of a day (resilience 'show in grid')."""

@@ -48,7 +48,7 @@ def test_status_bar_and_every_page(window, qtbot):
     assert "outside every academic year" in today.on_call.text()  # June 1 2026 is before AY 2026
 
 
-def test_keyboard_edit_undo_redo_and_compliance_panel(window, qtbot, sample):
+def test_keyboard_edit_undo_redo_and_compliance_panel(window, qtbot, sample, monkeypatch):
     page = window.schedule_page()
     pgy1 = sample.residents[-1]  # PGY-1: procedures are for PGY-2 and 3 (QUAL)
     ix = grid_cell(page, pgy1, JUL_6, 0)
@@ -84,9 +84,13 @@ def test_keyboard_edit_undo_redo_and_compliance_panel(window, qtbot, sample):
     qtbot.waitUntil(lambda: page.model.data(src) == "PROC", timeout=10_000)
     qtbot.waitUntil(lambda: page.panel_model.rowCount() == n_before + 1, timeout=5000)
 
-    # Delete clears the cell; the edit is in the database (a fresh block load shows it)
+    # Delete clears the cell; the edit is in the database (a fresh block load shows it). The typed
+    # cell is manual, hence locked: Delete asks first, like a paste over it (answered yes here).
+    asked: list[str] = []
+    monkeypatch.setattr(page, "confirm_locked", lambda message: asked.append(message) or True)
     page.view.setFocus()
     qtbot.keyClick(page.view, Qt.Key.Key_Delete)
+    assert asked == ["This clear empties 1 locked cell(s) (preload or manual assignments). Go ahead?"]
     qtbot.waitUntil(lambda: page.model.data(src) == "", timeout=10_000)
     window.session.reload_block()
     qtbot.waitUntil(lambda: page.model.data(page.model.index(src.row(), src.column())) == "", timeout=10_000)
