@@ -8,8 +8,13 @@ Editing (all through ProgramSession, which calls core.services.schedule):
 - Delete or Backspace clears the selected cells;
 - drag selected cells to another place in the grid: a plain drag moves them (the source cells are
   cleared), Ctrl-drag copies them; from the keyboard, Ctrl+X / Ctrl+C then Ctrl+V at the target
-  cell. A drop or paste is one undoable edit (`BlockGridModel.drop_plan` -> `session.assign`);
-  overwriting or moving away locked (preload / manual) cells asks first;
+  cell. A drop or paste is one undoable edit (`BlockGridModel.drop_plan` -> `session.assign`).
+  While dragging, the cells the drop would land on and the cells it would break get the picker's
+  red frame (checked in a timer when the target cell changes, never while painting);
+- every edit that overwrites, empties or moves away locked (preload / manual) cells asks first
+  (the same question for typed codes, menu assignments, Delete, drops and pastes);
+- a cut pasted into another block: the cells changed outside the loaded block get the
+  incremental check on a worker (`check_elsewhere`), listed in the compliance panel;
 - the context menu assigns an activity (entries that would break a rule carry a warning and a
   tooltip naming the rule and the number), clears, or sets a resident's rotation for the block.
 """
@@ -38,6 +43,7 @@ from PySide6.QtGui import (
     QColor,
     QDrag,
     QDragEnterEvent,
+    QDragLeaveEvent,
     QDragMoveEvent,
     QDropEvent,
     QKeyEvent,
@@ -258,6 +264,10 @@ class GridView(QTableView):
     cut_requested = Signal()
     copy_requested = Signal()
     paste_requested = Signal()
+    # While cells are dragged over the grid: (payload, drop action, proxy index it would land on),
+    # each time that target changes; (None, None, None) when the drag leaves or drops.
+    drag_target = Signal(object, object, object)
+    _drag_at: tuple[int, int, int] | None = None
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -306,6 +316,7 @@ class GridView(QTableView):
         if event.mimeData().hasFormat(CELLS_MIME):
             event.acceptProposedAction()
             self.setState(QAbstractItemView.State.DraggingState)
+            self._drag_at = None
         else:
             event.ignore()
 
@@ -313,12 +324,26 @@ class GridView(QTableView):
         action = event.dropAction()
         super().dragMoveEvent(event)  # auto-scroll near the edges, hover
         event.setDropAction(action)
-        if self._can_drop(event) is not None:
+        ix = self._can_drop(event)
+        if ix is not None:
             event.accept()
         else:
             event.ignore()
+        at = (ix.row(), ix.column(), action.value) if ix is not None else None
+        if at != self._drag_at:  # the live rule check follows the target cell, not every move
+            self._drag_at = at
+            self.drag_target.emit(*((event.mimeData(), action, ix) if ix is not None else (None, None, None)))
+
+    def dragLeaveEvent(self, event: QDragLeaveEvent) -> None:
+        super().dragLeaveEvent(event)
+        self._drag_ended()
+
+    def _drag_ended(self) -> None:
+        self._drag_at = None
+        self.drag_target.emit(None, None, None)
 
     def dropEvent(self, event: QDropEvent) -> None:
+        self._drag_ended()
         ix = self._can_drop(event)
         action = event.dropAction()
         if ix is not None and self.model().dropMimeData(event.mimeData(), action, -1, -1, ix):
@@ -557,6 +582,15 @@ class SchedulePage(QWidget):
         self.view.cut_requested.connect(lambda: self.copy_cells(cut=True))
         self.view.copy_requested.connect(self.copy_cells)
         self.view.paste_requested.connect(self.paste_cells)
+        # The live rule check of a drag: the target's cells and the cells the drop would break
+        # get the picker's red frame. Worked out in a timer after the target changes (a quick
+        # sweep over many cells checks only where it stops), never while painting.
+        self._drag_pending: tuple[QMimeData, Qt.DropAction, int, int] | None = None
+        self._drag_timer = QTimer(self)
+        self._drag_timer.setSingleShot(True)
+        self._drag_timer.setInterval(40)
+        self._drag_timer.timeout.connect(self._drag_check)
+        self.view.drag_target.connect(self._drag_over)
         # queued: the drop event returns first (no dialog inside the drag's own event loop)
         self.model.drop_requested.connect(self.apply_drop, Qt.ConnectionType.QueuedConnection)
         self.view.customContextMenuRequested.connect(self._context_menu)
@@ -791,16 +825,17 @@ class SchedulePage(QWidget):
         self.picker.info.setToolTip(text)
         self._mark_cells(check)
 
-    def _mark_cells(self, check: Any) -> None:
-        """While choosing: frame the chosen cells, and the other cells the rules the choice would
-        break cover (e.g. the rest of an 80-hour window), each with 'Would break <rule>: ...'."""
+    def _mark_cells(self, check: Any, cells: list[tuple[str, dt.date, int]] | None = None) -> None:
+        """While choosing (or dragging): frame the chosen cells (default: the selected ones), and
+        the other cells the rules the choice would break cover (e.g. the rest of an 80-hour
+        window), each with 'Would break <rule>: ...'."""
         marks: dict[tuple[int, int], str] = {}
         if check is not None and check.added:
             if self.model.snapshot is not None and self.model.cells is not None:
                 marks.update(violation_marks(self.model.snapshot, self.model.cells, check.added,
                                              prefix="Would break "))
             text = describe_check(check)
-            for p, d, s in self.selected_cells():
+            for p, d, s in (self.selected_cells() if cells is None else cells):
                 cols = self.model.columns_of(d)
                 if cols:
                     marks[(self.model.row_of(p), cols[s])] = text
@@ -890,6 +925,31 @@ class SchedulePage(QWidget):
             self._clipboard, self._clipboard_cut = None, False
         self.apply_drop(plan)
         return True
+
+    def _drag_over(self, data: QMimeData | None, action: Qt.DropAction | None, index: QModelIndex | None) -> None:
+        """The drag's target changed (None: it left the grid or dropped): check it shortly."""
+        if data is None or action is None or index is None or not index.isValid():
+            self._drag_timer.stop()
+            self._drag_pending = None
+            self.model.set_marks({})
+            return
+        target = self.proxy.mapToSource(index)
+        copy = QMimeData()  # the drag's own payload may be gone when the timer fires
+        copy.setData(CELLS_MIME, data.data(CELLS_MIME))
+        self._drag_pending = (copy, action, target.row(), target.column())
+        self._drag_timer.start()
+
+    def _drag_check(self) -> None:
+        """The live rule check of the pending drag target: what the drop would add, marked."""
+        pending, self._drag_pending = self._drag_pending, None
+        if pending is None:
+            return
+        data, action, row, column = pending
+        plan = self.model.drop_plan(data, action, row, column, self.proxy.map_row)
+        if plan is None:
+            self.model.set_marks({})
+            return
+        self._mark_cells(self.session.check(plan.edits), [(p, d, s) for p, d, s, _a in plan.edits])
 
     def apply_drop(self, plan: DropPlan) -> None:
         """Run a drop or paste through the schedule service as one undoable edit, after asking
