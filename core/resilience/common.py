@@ -81,15 +81,25 @@ def to_jsonable(obj: Any) -> Any:
     return obj
 
 
-def background_priority() -> None:
-    """Lower this process's CPU priority (nice +10): the spawned N-2 and repair processes yield the
-    CPU to the program that started them (on a 2-core machine a desktop's GUI thread otherwise
-    waits for a time slice behind them)."""
+BACKGROUND_NICE = 10
+
+
+def background_priority(pid: int = 0) -> None:
+    """Lower a process's CPU priority to nice 10 (this process by default; one that is already
+    nicer keeps its niceness): the spawned analysis, N-2, repair and chart processes yield the CPU
+    to the program that started them (on a 2-core machine a desktop's GUI thread otherwise waits
+    for a time slice behind them).
+
+    On Linux this sets the niceness of one thread, the one whose id is `pid` (a process's main
+    thread): call it before the process starts threads, which inherit it. A parent calls it with
+    the pid of a child it has just spawned, so the child's start-up (its imports, a second or so
+    of CPU) already runs niced; the child calls it again itself (other platforms)."""
     import os
 
     try:
-        os.nice(10)
-    except (AttributeError, OSError):  # no nice on this platform, or not allowed: run as is
+        if os.getpriority(os.PRIO_PROCESS, pid) < BACKGROUND_NICE:
+            os.setpriority(os.PRIO_PROCESS, pid, BACKGROUND_NICE)
+    except (AttributeError, OSError):  # no priorities on this platform, or not allowed: run as is
         pass
 
 

@@ -26,6 +26,7 @@ def run_isolated(analysis: str, snapshot: Any, params: Any = None, *, progress: 
     import multiprocessing
 
     from core.errors import Cancelled
+    from core.resilience.common import background_priority
 
     ctx = multiprocessing.get_context("spawn")
     recv, send = ctx.Pipe(duplex=False)
@@ -34,6 +35,8 @@ def run_isolated(analysis: str, snapshot: Any, params: Any = None, *, progress: 
     proc = ctx.Process(target=_child, args=(send, stop_recv, analysis, snapshot, params),
                        name=f"resilience-{analysis}", daemon=False)
     proc.start()
+    if proc.pid:
+        background_priority(proc.pid)  # niced from its first import on (it does so itself too)
     send.close()
     stop_recv.close()
     try:

@@ -18,6 +18,8 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
+from core.resilience.common import background_priority
+
 FIGSIZE = (7, 4)  # inches
 DPI = 90
 
@@ -102,8 +104,6 @@ def save(kind: str, data: dict[str, Any], path: str) -> None:
 
 def _start_process() -> None:
     """The chart process's initializer: a lower CPU priority, then matplotlib loaded."""
-    from core.resilience.common import background_priority
-
     background_priority()
     import matplotlib.backends.backend_agg  # noqa: F401
     import matplotlib.figure  # noqa: F401
@@ -123,6 +123,7 @@ class ChartProcess:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._pool: ProcessPoolExecutor | None = None
+        self._niced = False
 
     def _executor(self) -> ProcessPoolExecutor:
         import multiprocessing
@@ -130,17 +131,26 @@ class ChartProcess:
         if self._pool is None:
             self._pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"),
                                              initializer=_start_process)
+            self._niced = False
         return self._pool
+
+    def _submit(self, fn: Any, *args: Any) -> Future[Any]:
+        future = self._executor().submit(fn, *args)  # the first submit spawns the process
+        if not self._niced:  # niced from its first import on (its initializer does so too)
+            self._niced = True
+            for pid in list(getattr(self._pool, "_processes", None) or ()):
+                background_priority(pid)
+        return future
 
     def submit(self, fn: Any, *args: Any) -> Future[Any]:
         with self._lock:
             try:
-                return self._executor().submit(fn, *args)
+                return self._submit(fn, *args)
             except BrokenProcessPool:  # the process died (killed, out of memory): a new one
                 assert self._pool is not None
                 self._pool.shutdown(wait=False, cancel_futures=True)
                 self._pool = None
-                return self._executor().submit(fn, *args)
+                return self._submit(fn, *args)
 
     def warm(self) -> None:
         """Start the process (and its matplotlib import) now, without waiting for it."""

@@ -46,6 +46,8 @@ def test_the_chart_process_draws_the_same_image_without_qt(charts: ChartProcess)
     assert charts.call(render_rgba, "spc", SPC) == render_rgba("spc", SPC)
     assert charts.call(eval, "'PySide6' in __import__('sys').modules") is False
     assert charts.call(eval, "'matplotlib.figure' in __import__('sys').modules") is True  # loaded at start
+    if hasattr(os, "getpriority"):
+        assert charts.call(os.getpriority, os.PRIO_PROCESS, 0) >= 10  # niced
 
 
 def test_a_new_chart_process_after_the_old_one_died(charts: ChartProcess) -> None:

@@ -16,6 +16,10 @@ As in `pytest tests/desktop/test_resilience_view.py -m slow -s` (where the typic
 run first), one complete run on the typical program comes first (`--no-warm` skips it), so the
 libraries the analyses import once per process (OR-Tools, matplotlib) are already loaded.
 
+`--explain MS` lists each gap over MS ms with the GUI thread's own work in it, the time it was
+runnable but waited for a CPU (the machine's other processes, or our children), and the workers and
+garbage collections under way; the rest of a gap is time the GUI thread waited for the GIL.
+
 `--charts` chooses where the charts are drawn: in the chart process (`process`, the view's
 default), on the view's chart thread in this process (`thread`, the way before), or `both`: each
 run measures the process way and then the thread way, a same-run A/B on the same machine load.
@@ -83,6 +87,17 @@ def main() -> None:
 
         gc.callbacks.append(on_gc)
 
+    def cpu_wait() -> float:
+        """Seconds this thread has spent runnable but waiting for a CPU (Linux schedstat; 0 elsewhere).
+
+        In a gap, the rest (gap - own work - this) is time the thread was not runnable: blocked on
+        the GIL (or a lock), or asleep."""
+        try:
+            with open("/proc/thread-self/schedstat") as f:
+                return int(f.read().split()[1]) / 1e9
+        except (OSError, IndexError, ValueError):
+            return 0.0
+
     def charts_done(v: ResilienceView) -> bool:
         return all(p.chart is not None for p in (v.nk_chart, v.util_chart, v.spc_chart, v.equity_chart))
 
@@ -91,7 +106,8 @@ def main() -> None:
         view.show()
         wall: list[float] = []
         cpu: list[float] = []
-        last = [time.perf_counter(), time.thread_time()]
+        queued: list[float] = []  # --explain: the GUI thread's time runnable but off the CPU, per tick
+        last = [time.perf_counter(), time.thread_time(), cpu_wait()]
 
         ends: list[float] = []
 
@@ -101,6 +117,10 @@ def main() -> None:
             wall.append(now - last[0])
             cpu.append(c - last[1])
             last[0], last[1] = now, c
+            if args.explain:
+                q = cpu_wait()
+                queued.append(q - last[2])
+                last[2] = q
 
         timer = QTimer()
         timer.setInterval(5)
@@ -119,11 +139,12 @@ def main() -> None:
         view.workers.shutdown(20_000)
         CACHE.clear()
         if measure and args.explain:
-            for end, gap, work in zip(ends, wall, cpu, strict=True):
+            for end, gap, work, q in zip(ends, wall, cpu, queued, strict=True):
                 if gap * 1000 > args.explain:
                     under = sorted({f"{lab} {(min(b, end) - max(a, end - gap)) * 1000:.0f} ms"
                                     for a, b, lab in spans if a < end and b > end - gap})
-                    print(f"  gap {gap * 1000:.0f} ms at +{end - t0:.1f} s (GUI thread {work * 1000:.1f} ms): "
+                    print(f"  gap {gap * 1000:.0f} ms at +{end - t0:.1f} s (GUI thread {work * 1000:.1f} ms, "
+                          f"waiting for a CPU {q * 1000:.0f} ms): "
                           + (", ".join(under) or "no worker or collection under way"))
         w = np.array(wall)
         return float(w.max()), float(np.percentile(w, 99)), float(max(cpu)), len(w), took

@@ -4,6 +4,8 @@ reports the child's errors and stops on a cancel."""
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 import threading
 
 import numpy as np
@@ -12,7 +14,7 @@ from resilience_helpers import synthetic_program
 
 from core import resilience
 from core.errors import Cancelled
-from core.resilience.common import CACHE
+from core.resilience.common import BACKGROUND_NICE, CACHE, background_priority
 from core.resilience.isolated import run_isolated
 
 
@@ -43,6 +45,24 @@ def test_isolated_cancel_terminates_the_child() -> None:
     with pytest.raises(Cancelled):
         run_isolated("n2", snap, progress=progress, cancelled=started.is_set)
     assert set(_children()) <= pids_before  # the child was terminated and reaped
+
+
+@pytest.mark.skipif(not hasattr(os, "setpriority"), reason="no process priorities on this platform")
+def test_background_priority_nices_another_process_to_ten_once() -> None:
+    """A parent nices the child it spawned (its start-up then runs niced); the child doing so again
+    leaves it at 10, not 20."""
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    ours = os.getpriority(os.PRIO_PROCESS, 0)
+    try:
+        want = max(BACKGROUND_NICE, ours)  # a child inherits our niceness
+        background_priority(child.pid)
+        assert os.getpriority(os.PRIO_PROCESS, child.pid) == want
+        background_priority(child.pid)
+        assert os.getpriority(os.PRIO_PROCESS, child.pid) == want
+        assert os.getpriority(os.PRIO_PROCESS, 0) == ours  # the caller keeps its own
+    finally:
+        child.kill()
+        child.wait()
 
 
 def _children() -> list[int]:
