@@ -819,8 +819,11 @@ class SchedulePage(QWidget):
                                      else f"No activity has the code {code.strip()!r}.")
             self.model.set_marks({})
             return
-        check = self.session.check(self._edits_for(act.id))
+        edits = self._edits_for(act.id)
+        check = self.session.check(edits)
         text = describe_check(check) or f"{act.name}: no rule broken."
+        if locked := self.locked_changed(edits):
+            text += f"\nOverwrites {locked} locked cell(s): Enter asks first."
         self.picker.info.setText(text)
         self.picker.info.setToolTip(text)
         self._mark_cells(check)

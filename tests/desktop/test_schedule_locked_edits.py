@@ -87,6 +87,21 @@ def test_a_typed_code_asks_before_overwriting_a_locked_cell(window, qtbot, sampl
     qtbot.waitUntil(lambda: settled(window), timeout=10_000)
 
 
+def test_the_picker_says_when_the_code_would_overwrite_locked_cells(window, qtbot, sample, answers):
+    page = window.schedule_page()
+    fac, res = locked_and_free(window, sample)
+    select(page, cell(page, fac, JUL_6, 0), cell(page, res, JUL_6, 0))
+    page.view.setFocus()
+    qtbot.keyClicks(page.view, "A")
+    qtbot.keyClicks(page.picker.edit, "DM")
+    assert "Overwrites 1 locked cell(s): Enter asks first." in page.picker.info.text()
+    select(page, cell(page, res, JUL_6, 0))  # the free cell alone: nothing to say
+    page._live_check("ADM")
+    assert "locked" not in page.picker.info.text()
+    qtbot.keyClick(page.picker.edit, Qt.Key.Key_Escape)
+    assert answers["asked"] == []
+
+
 def test_the_same_code_on_a_locked_cell_does_not_ask(window, qtbot, sample, answers):
     page = window.schedule_page()
     fac, _res = locked_and_free(window, sample)
