@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import sys
 import threading
 from collections.abc import Callable
@@ -64,14 +65,22 @@ def _generate_until_done_or_interrupted(run: Callable[[threading.Event], Any]) -
             finished.set()
 
     # Waits on an Event, not Thread.join: a join interrupted by Ctrl-C can leave the thread looking
-    # finished while it still runs (Python 3.11).
-    threading.Thread(target=body, name="rsched-generate", daemon=True).start()
-    print("Generating; press Ctrl-C to stop and keep the best schedule found so far.", file=sys.stderr)
+    # finished while it still runs (Python 3.11). The start is inside the try: a Ctrl-C can come at
+    # any moment after it.
+    if threading.current_thread() is threading.main_thread():
+        # Python's own SIGINT handler again: a CP-SAT solve that caught SIGINT (its default) leaves
+        # its C handler installed after it ends, and that one ends the process on Ctrl-C.
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+    thread = threading.Thread(target=body, name="rsched-generate", daemon=True)
     while not finished.is_set():
         try:
+            if thread.ident is None:
+                thread.start()
+                print("Generating; press Ctrl-C to stop and keep the best schedule found so far.",
+                      file=sys.stderr)
             finished.wait(0.1)
         except KeyboardInterrupt:
-            if stop.is_set():
+            if stop.is_set() or thread.ident is None:
                 raise
             stop.set()
             print("Stopping; keeping the best schedule found so far (Ctrl-C again to give up at once).",

@@ -46,7 +46,7 @@ def test_stop_during_the_model_build(qtbot: Any, app_context: Any, program_file:
         qtbot.waitUntil(entered.is_set, timeout=60_000)
         assert dlg.running and dlg.cancel_button.isEnabled()
         dlg.cancel_button.click()
-        qtbot.waitUntil(lambda: not dlg.running, timeout=30_000)
+        qtbot.waitUntil(lambda: not dlg.running and dlg.generate_button.isEnabled(), timeout=30_000)
         assert parts == ["slot rules"]  # the build stopped before its objective
         assert "No schedule was found for this block before it was cancelled." in dlg.status.text()
         assert dlg.draft is None and dlg.result is None and not dlg.chart.points
