@@ -18,6 +18,7 @@ lasts 11 or 13 hours and a 24 h call 23 or 25.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 from collections import Counter
 from collections.abc import Iterable
@@ -27,7 +28,7 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 from numpy.typing import NDArray
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from core.calendar import academic_year_of
@@ -334,13 +335,73 @@ def _listed_assignments(
     return pi[keep], ai[keep], si[keep], so[keep], lk[keep]
 
 
+@functools.cache
+def _statements() -> dict[Any, Any]:
+    """The statements `build_snapshot` runs, made once with bound parameters (making a statement
+    costs more than running it on the small tables; a snapshot runs about fifteen)."""
+    P = bindparam
+    ids: Any = P("ids", expanding=True)
+    A_ = m.Activity
+    q: dict[Any, Any] = {
+        "rule_set": select(m.RuleSet.number, m.RuleSet.values)
+        .where(m.RuleSet.program_id == P("program_id"), m.RuleSet.deleted.is_(False))
+        .order_by(m.RuleSet.number.desc()).limit(1),
+        "years": select(m.AcademicYear.id).where(
+            m.AcademicYear.program_id == P("program_id"), m.AcademicYear.start_year >= P("first_year"),
+            m.AcademicYear.start_year <= P("last_year"), m.AcademicYear.deleted.is_(False),
+        ).order_by(m.AcademicYear.start_year),
+        "activities": select(
+            A_.id, A_.code, A_.name, A_.colour, A_.category, A_.am_start, A_.pm_start, A_.am_minutes, A_.pm_minutes,
+            A_.needs_supervision, A_.provides_supervision, A_.counts_clinic_capacity, A_.is_procedure,
+            A_.is_night_float, A_.eligible_kinds, A_.eligible_pgy, A_.required_credential, A_.shed_priority,
+        ).where(A_.program_id == P("program_id"), A_.deleted.is_(False)).order_by(A_.code),
+        "holidays": select(m.Holiday.date, m.Holiday.clinic_closed).where(
+            m.Holiday.program_id == P("program_id"), m.Holiday.date >= P("start"), m.Holiday.date <= P("end"),
+            m.Holiday.deleted.is_(False)),
+        "coverage": select(
+            m.CoverageRequirement.activity_id, m.CoverageRequirement.date, m.CoverageRequirement.weekday,
+            m.CoverageRequirement.slot, m.CoverageRequirement.min_count, m.CoverageRequirement.optimum,
+            m.CoverageRequirement.max_count,
+        ).where(m.CoverageRequirement.program_id == P("program_id"), m.CoverageRequirement.deleted.is_(False)),
+        "call_pools": select(
+            m.CallRequirement.service, m.CallRequirement.call_type, m.CallRequirement.kind,
+            m.CallRequirement.eligible_pgy, m.CallRequirement.per_night,
+        ).where(m.CallRequirement.program_id == P("program_id"), m.CallRequirement.deleted.is_(False)),
+        "blocks": select(m.Block.number, m.Block.start_date, m.Block.end_date)
+        .where(m.Block.academic_year_id.in_(P("year_ids", expanding=True)), m.Block.deleted.is_(False))
+        .order_by(m.Block.start_date),
+    }
+    for some in (False, True):  # everybody, or the people named in `ids`
+        def only(column: Any, some: bool = some) -> tuple[Any, ...]:
+            return (column.in_(ids),) if some else ()
+
+        q[("resident_years", some)] = select(m.ResidentYear.person_id, m.ResidentYear.pgy).where(
+            m.ResidentYear.academic_year_id == P("year_id"), m.ResidentYear.deleted.is_(False),
+            *only(m.ResidentYear.person_id))
+        for archived in (False, True):
+            people = select(m.Person.id, m.Person.name, m.Person.kind, m.Person.faculty_role,
+                            m.Person.clinic_cap_per_week).where(m.Person.program_id == P("program_id"),
+                                                                m.Person.deleted.is_(False))
+            if not archived:
+                people = people.where(m.Person.archived.is_(False))
+            q[("people", some, archived)] = people.where(*only(m.Person.id))
+        q[("calls", some)] = select(
+            m.CallAssignment.person_id, m.CallAssignment.date, m.CallAssignment.call_type, m.CallAssignment.hours_worked,
+        ).where(m.CallAssignment.date >= P("start"), m.CallAssignment.date <= P("end"),
+                m.CallAssignment.deleted.is_(False), *only(m.CallAssignment.person_id))
+        q[("absences", some)] = select(
+            m.Absence.person_id, m.Absence.start_date, m.Absence.end_date, m.Absence.status, m.Absence.blocking,
+            m.Absence.counts_away,
+        ).where(m.Absence.start_date <= P("end"), m.Absence.end_date >= P("start"), m.Absence.deleted.is_(False),
+                *only(m.Absence.person_id))
+        q[("credentials", some)] = select(
+            m.Qualification.person_id, m.Qualification.what, m.Qualification.valid_from, m.Qualification.valid_to,
+        ).where(m.Qualification.deleted.is_(False), *only(m.Qualification.person_id))
+    return q
+
+
 def active_rule_set(session: Session, program_id: str) -> tuple[int, RuleValues]:
-    row = session.scalars(
-        select(m.RuleSet)
-        .where(m.RuleSet.program_id == program_id, m.RuleSet.deleted.is_(False))
-        .order_by(m.RuleSet.number.desc())
-        .limit(1)
-    ).first()
+    row = session.execute(_statements()["rule_set"], {"program_id": program_id}).first()
     if row is None:
         return 0, RuleValues()
     return row.number, RuleValues.from_dict(row.values)
@@ -372,30 +433,19 @@ def build_snapshot(
     # Every academic year the range touches: a resident is in the snapshot when they have a level
     # in any of them; their PGY is the one of the latest such year (a range across July 1 shows
     # the incoming level).
-    year_rows = list(session.scalars(
-        select(m.AcademicYear).where(
-            m.AcademicYear.program_id == program_id, m.AcademicYear.start_year >= ay,
-            m.AcademicYear.start_year <= academic_year_of(end), m.AcademicYear.deleted.is_(False),
-        ).order_by(m.AcademicYear.start_year)
-    ))
-    # Plain column queries below (no ORM objects: a snapshot reads thousands of rows).
+    # Plain column queries, made once (`_statements`; no ORM objects: a snapshot reads thousands of rows).
+    q = _statements()
+    named = some is not None
+    by_program = {"program_id": program_id}
+    dates = {"start": start, "end": end}
+    people_of = {"ids": list(some)} if some is not None else {}
+    year_ids = list(session.scalars(q["years"], {**by_program, "first_year": ay, "last_year": academic_year_of(end)}))
     pgy_by_person: dict[str, int] = {}
-    for year in year_rows:
-        for ry in session.execute(
-            select(m.ResidentYear.person_id, m.ResidentYear.pgy)
-            .where(m.ResidentYear.academic_year_id == year.id, m.ResidentYear.deleted.is_(False),
-                   *(() if some is None else (m.ResidentYear.person_id.in_(some),)))
-        ):
+    for year_id in year_ids:
+        for ry in session.execute(q[("resident_years", named)], {"year_id": year_id, **people_of}):
             pgy_by_person[ry.person_id] = ry.pgy
-    q = select(m.Person.id, m.Person.name, m.Person.kind, m.Person.faculty_role, m.Person.clinic_cap_per_week).where(
-        m.Person.program_id == program_id, m.Person.deleted.is_(False)
-    )
-    if not include_archived:
-        q = q.where(m.Person.archived.is_(False))
-    if some is not None:
-        q = q.where(m.Person.id.in_(some))
     persons = []
-    for row in session.execute(q):
+    for row in session.execute(q[("people", named, include_archived)], {**by_program, **people_of}):
         if row.kind == "resident" and row.id not in pgy_by_person:
             continue  # not a resident in this academic year (graduated or not yet started)
         persons.append(
@@ -408,13 +458,7 @@ def build_snapshot(
     pidx = {p.id: i for i, p in enumerate(people)}
 
     acts = []
-    A_ = m.Activity
-    for a in session.execute(
-        select(A_.id, A_.code, A_.name, A_.colour, A_.category, A_.am_start, A_.pm_start, A_.am_minutes, A_.pm_minutes,
-               A_.needs_supervision, A_.provides_supervision, A_.counts_clinic_capacity, A_.is_procedure,
-               A_.is_night_float, A_.eligible_kinds, A_.eligible_pgy, A_.required_credential, A_.shed_priority)
-        .where(A_.program_id == program_id, A_.deleted.is_(False)).order_by(A_.code)
-    ):
+    for a in session.execute(q["activities"], by_program):
         acts.append(
             ActivityInfo(
                 id=a.id, code=a.code, name=a.name, colour=a.colour, category=a.category,
@@ -442,12 +486,7 @@ def build_snapshot(
 
     call = np.zeros((P, n_days), dtype=np.int8)
     call_hours = np.full((P, n_days), np.nan, dtype=np.float32)
-    call_rows = session.execute(
-        select(m.CallAssignment.person_id, m.CallAssignment.date, m.CallAssignment.call_type,
-               m.CallAssignment.hours_worked)
-        .where(m.CallAssignment.date >= start, m.CallAssignment.date <= end, m.CallAssignment.deleted.is_(False),
-               *(() if some is None else (m.CallAssignment.person_id.in_(some),)))
-    ).all()
+    call_rows = session.execute(q[("calls", named)], {**dates, **people_of}).all()
     for pid, day, ctype, hours in call_rows:
         p = pidx.get(pid)
         if p is None:
@@ -460,12 +499,7 @@ def build_snapshot(
     absent = np.zeros((P, n_days), dtype=bool)
     away = np.zeros((P, n_days), dtype=bool)
     pending = np.zeros((P, n_days), dtype=bool)
-    for ab in session.execute(
-        select(m.Absence.person_id, m.Absence.start_date, m.Absence.end_date, m.Absence.status,
-               m.Absence.blocking, m.Absence.counts_away)
-        .where(m.Absence.start_date <= end, m.Absence.end_date >= start, m.Absence.deleted.is_(False),
-               *(() if some is None else (m.Absence.person_id.in_(some),)))
-    ):
+    for ab in session.execute(q[("absences", named)], {**dates, **people_of}):
         p2 = pidx.get(ab.person_id)
         if p2 is None:
             continue
@@ -481,10 +515,7 @@ def build_snapshot(
 
     holiday = np.zeros(n_days, dtype=bool)
     closed = np.zeros(n_days, dtype=bool)
-    for h in session.execute(
-        select(m.Holiday.date, m.Holiday.clinic_closed).where(m.Holiday.program_id == program_id, m.Holiday.date >= start,
-                                m.Holiday.date <= end, m.Holiday.deleted.is_(False))
-    ):
+    for h in session.execute(q["holidays"], {**by_program, **dates}):
         d = (h.date - start).days
         holiday[d] = True
         closed[d] = h.clinic_closed
@@ -497,13 +528,7 @@ def build_snapshot(
     selectors: dict[tuple[int | None, int], Any] = {}  # slot columns of each (weekday, slot), made once
     rule_cells: list[Any] = []  # flat (activity, slot) cells of each weekday rule, in row order
     rule_values: list[tuple[int, int, int]] = []
-    for r in session.execute(
-        select(m.CoverageRequirement.activity_id, m.CoverageRequirement.date, m.CoverageRequirement.weekday,
-               m.CoverageRequirement.slot, m.CoverageRequirement.min_count, m.CoverageRequirement.optimum,
-               m.CoverageRequirement.max_count).where(
-            m.CoverageRequirement.program_id == program_id, m.CoverageRequirement.deleted.is_(False)
-        )
-    ):
+    for r in session.execute(q["coverage"], by_program):
         ai = aidx.get(r.activity_id)
         if ai is None:
             continue
@@ -540,30 +565,17 @@ def build_snapshot(
             req_opt[ci, cs] = 0
 
     credentials = tuple(
-        Credential(pidx[q.person_id], q.what, q.valid_from, q.valid_to)
-        for q in session.execute(
-            select(m.Qualification.person_id, m.Qualification.what, m.Qualification.valid_from,
-                   m.Qualification.valid_to).where(
-                m.Qualification.deleted.is_(False),
-                *(() if some is None else (m.Qualification.person_id.in_(some),)))
-        )
-        if q.person_id in pidx
+        Credential(pidx[c.person_id], c.what, c.valid_from, c.valid_to)
+        for c in session.execute(q[("credentials", named)], people_of)
+        if c.person_id in pidx
     )
     pools = tuple(
         CallPool(c.service, c.call_type, c.kind, tuple(c.eligible_pgy or ()), c.per_night)
-        for c in session.execute(
-            select(m.CallRequirement.service, m.CallRequirement.call_type, m.CallRequirement.kind,
-                   m.CallRequirement.eligible_pgy, m.CallRequirement.per_night)
-            .where(m.CallRequirement.program_id == program_id, m.CallRequirement.deleted.is_(False))
-        )
+        for c in session.execute(q["call_pools"], by_program)
     )
     blocks = tuple(
         BlockSpan(b.number, (b.start_date - start).days, (b.end_date - start).days)
-        for b in session.execute(
-            select(m.Block.number, m.Block.start_date, m.Block.end_date)
-            .where(m.Block.academic_year_id.in_([y.id for y in year_rows]), m.Block.deleted.is_(False))
-            .order_by(m.Block.start_date)
-        )
+        for b in session.execute(q["blocks"], {"year_ids": year_ids})
         if b.end_date >= start and b.start_date <= end
     )
     rs_number, rules = active_rule_set(session, program_id)
