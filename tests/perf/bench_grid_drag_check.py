@@ -13,48 +13,23 @@ cells (`_live_check`: the check of assigning them, the same marks), as a ratio.
 
 from __future__ import annotations
 
-import argparse
 import os
-import statistics
 import sys
-import time
 from pathlib import Path
 
-
-def _cpu(fn, runs: int) -> float:
-    out = []
-    for _ in range(runs):
-        t = time.process_time()
-        fn()
-        out.append((time.process_time() - t) * 1000)
-    return statistics.median(out)
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_grid_marks import _cpu, open_block  # noqa: E402  (the same command line and block)
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--db", required=True, type=Path)
-    ap.add_argument("--block", type=int, default=2, help="block index in the year (default 2)")
-    ap.add_argument("--runs", type=int, default=15)
-    args = ap.parse_args()
-    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    args, app, opened, ctx, data, b = open_block(runs=15)
 
     from PySide6.QtCore import Qt
-    from PySide6.QtWidgets import QApplication
 
-    from core.services.base import ServiceContext
-    from core.store.db import open_database
-    from desktop.app import guard_none_refcount
     from desktop.models.block_grid import CALL_ROWS, BlockGridModel, violation_marks
-    from desktop.program import check_edits, load_block, read_program
+    from desktop.program import check_edits, load_block
 
-    app = QApplication.instance() or QApplication(sys.argv[:1])
-    guard_none_refcount()
-    opened = open_database(args.db)
-    ctx = ServiceContext(opened.engine, actor="bench")
-    data = read_program(ctx, args.db)
-    year = data.years[-1]
-    block = year.blocks[args.block]
-    b = load_block(ctx, data.program.id, year, block, progress=lambda *a: None, cancelled=lambda: False)
+    year, block = b.year, b.block
     snap, cells = b.snapshot, b.cells
     model = BlockGridModel()
     model.set_block(snap, b.first_day, b.n_days, cells)

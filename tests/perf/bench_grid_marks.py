@@ -21,6 +21,7 @@ import statistics
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 
 def _cpu(fn, runs: int) -> float:
@@ -32,23 +33,22 @@ def _cpu(fn, runs: int) -> float:
     return statistics.median(out)
 
 
-def main() -> None:
+def open_block(runs: int) -> tuple[argparse.Namespace, Any, Any, Any, Any, Any]:
+    """The grid benches' command line (--db, --block, --runs) and the block they measure, loaded
+    as the desktop loads it: (args, app, opened database, service context, program data, block)."""
     ap = argparse.ArgumentParser()
     ap.add_argument("--db", required=True, type=Path)
     ap.add_argument("--block", type=int, default=2, help="block index in the year (default 2)")
-    ap.add_argument("--runs", type=int, default=20)
+    ap.add_argument("--runs", type=int, default=runs)
     args = ap.parse_args()
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
     from PySide6.QtWidgets import QApplication
 
-    from core.rules.engine import Violation
     from core.services.base import ServiceContext
     from core.store.db import open_database
     from desktop.app import guard_none_refcount
-    from desktop.models.block_grid import CALL_ROWS, BlockFilterProxy, BlockGridModel, violation_marks
     from desktop.program import load_block, read_program
-    from desktop.views.schedule import CellDelegate, GridView
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
     guard_none_refcount()
@@ -58,6 +58,17 @@ def main() -> None:
     year = data.years[-1]
     block = year.blocks[args.block]
     b = load_block(ctx, data.program.id, year, block, progress=lambda *a: None, cancelled=lambda: False)
+    return args, app, opened, ctx, data, b
+
+
+def main() -> None:
+    args, app, opened, _ctx, _data, b = open_block(runs=20)
+
+    from core.rules.engine import Violation
+    from desktop.models.block_grid import CALL_ROWS, BlockFilterProxy, BlockGridModel, violation_marks
+    from desktop.views.schedule import CellDelegate, GridView
+
+    block = b.block
     snap, cells = b.snapshot, b.cells
     worst = [Violation("H80", "critical", p.id, p.name, block.start, block.end, 84.5, 80.0, f"{p.name}: 84.5 h/week")
              for p in snap.people]
