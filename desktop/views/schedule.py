@@ -91,7 +91,7 @@ from desktop.models.block_grid import (
     violation_marks,
 )
 from desktop.models.violations import ViolationFilterProxy, ViolationRole, ViolationsModel
-from desktop.program import BlockData, ProgramData, ProgramSession
+from desktop.program import BlockData, ProgramData, ProgramSession, user_message
 from desktop.views.grid_painter import GridPainter, NameHeader, rule_mark
 
 Edit = tuple[str, dt.date, int, str | None]
@@ -732,7 +732,7 @@ class SchedulePage(QWidget):
         self.session.app.workers.start("grid-elsewhere", check_elsewhere, ctx, data.program.id, data.years, restore,
                                        on_finished=done,
                                        on_failed=lambda e: self.session.error.emit(
-                                           "The rule check of the cells outside this block failed: " + str(e)))
+                                           "The rule check of the cells outside this block failed: " + user_message(e)))
 
     def _update_panel_title(self) -> None:
         rows = self.panel_model.rows
