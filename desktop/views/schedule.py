@@ -504,10 +504,10 @@ class SchedulePage(QWidget):
         bar.addWidget(self.go_button)
         bar.addStretch(1)
         filters = QHBoxLayout()
-        for label, w in (("Person:", self.name_filter), ("PGY:", self.pgy_filter),
-                         ("Rotation:", self.rotation_filter), ("Activity:", self.activity_filter)):
+        for label, field in (("Person:", self.name_filter), ("PGY:", self.pgy_filter),
+                             ("Rotation:", self.rotation_filter), ("Activity:", self.activity_filter)):
             filters.addWidget(QLabel(label, self))
-            filters.addWidget(w)
+            filters.addWidget(field)
         filters.addStretch(1)
 
         # grid
