@@ -32,7 +32,8 @@ def breaking_clear(snap, people, days):
     raise AssertionError("no cell of the sample breaks a rule when cleared")
 
 
-def test_a_cut_pasted_into_a_far_block_checks_its_source(window, qtbot, sample, confirmed):
+@pytest.mark.parametrize("step", [2, 1], ids=["outside the snapshot", "in the snapshot's margin"])
+def test_a_cut_pasted_into_another_block_checks_its_source(window, qtbot, sample, confirmed, step):
     page, session = window.schedule_page(), window.session
     block1 = session.block
     days = [dt.date(2026, 7, 6) + dt.timedelta(days=k) for k in range(5)]
@@ -42,10 +43,13 @@ def test_a_cut_pasted_into_a_far_block_checks_its_source(window, qtbot, sample, 
     sm.setCurrentIndex(cell(page, who, day, slot), sm.SelectionFlag.ClearAndSelect)
     assert page.copy_cells(cut=True)
 
-    session.step_block(2)  # block 3: block 1 is outside its snapshot (more than a rule window away)
-    qtbot.waitUntil(lambda: session.block.block.number == 3 and page.panel_title.text() != "Compliance: checking…",
-                    timeout=10_000)
-    assert not 0 <= session.block.snapshot.day_of(day) < session.block.snapshot.n_days
+    # block 3: block 1 is outside its snapshot (more than a rule window away); block 2: the source
+    # is in its snapshot's margin (checked with the block's own edit, but outside the block)
+    session.step_block(step)
+    qtbot.waitUntil(lambda: session.block.block.number == 1 + step
+                    and page.panel_title.text() != "Compliance: checking…", timeout=10_000)
+    in_snapshot = 0 <= session.block.snapshot.day_of(day) < session.block.snapshot.n_days
+    assert in_snapshot == (step == 1)
     target = session.block.block.start + dt.timedelta(days=7)
     sm.setCurrentIndex(cell(page, who, target, slot), sm.SelectionFlag.ClearAndSelect)
     assert page.paste_cells()
@@ -59,6 +63,8 @@ def test_a_cut_pasted_into_a_far_block_checks_its_source(window, qtbot, sample, 
     qtbot.waitUntil(lambda: bool(at_source()), timeout=10_000)
     assert "block 1" in window.message_bar.text() and any(r in window.message_bar.text() for r in rules)
     assert "outside it" in page.panel_title.text()
+    outside = [repr(v) for v in page.panel_model.rows if not session.block.in_block(v)]
+    assert len(set(outside)) == len(outside)  # each once (in the margin the block's own check saw it too)
     # the block's own rows are still exactly the block's violations
     inside = [v for v in page.panel_model.rows if session.block.in_block(v)]
     assert sorted(map(repr, inside)) == sorted(repr(v) for v in session.block.violations if session.block.in_block(v))
