@@ -1027,6 +1027,11 @@ class _Collector(cp_model.CpSolverSolutionCallback):  # type: ignore[misc]
             self.bound = b
         self._report()
 
+    def proven(self) -> bool:
+        """Whether the best schedule's objective has reached the bound (it is optimal)."""
+        with self.lock:
+            return self.objective is not None and self.bound is not None and self.objective <= self.bound
+
     def _report(self) -> None:
         if self.objective is None:
             return
@@ -1059,7 +1064,7 @@ def generate(
     start = time.monotonic()
     done = threading.Event()
     was_cancelled = threading.Event()
-    current: list[Any] = []
+    current: dict[str, Any] = {}
     cancel_seen: list[float] = []
     seen_lock = threading.Lock()
 
@@ -1076,11 +1081,13 @@ def generate(
                 was_cancelled.set()
         return True
 
-    def register(s: Any) -> None:
+    def register(s: Any, role: str = "search") -> None:
+        """`s` is the solver of `role` that a cancel stops (the relaxation of a big model runs
+        beside the search, as role "bound")."""
         # Ctrl-C is the caller's to handle (`rsched generate` turns it into a cancel): CP-SAT's own
         # SIGINT handler would end only the solve under way, and the next phase would start.
         s.parameters.catch_sigint_signal = False
-        current[:] = [s]
+        current[role] = s
         if was_cancelled.is_set():
             s.stop_search()
 
@@ -1089,7 +1096,7 @@ def generate(
             if poll():
                 # Again every tick: a solver registered just before its solve() started ignores
                 # the first stop_search() (the search it stops does not exist yet).
-                for s in list(current):
+                for s in list(current.values()):
                     s.stop_search()
             done.wait(0.05)
 
@@ -1118,6 +1125,8 @@ def generate(
     phases: list[str] = []
     start_name = ""
     big = len(built.m.proto.variables) > BIG_MODEL_VARIABLES
+    bound_thread: threading.Thread | None = None
+    bound_stop = threading.Event()
     try:
         if not poll():
             # Phase 1: the current schedule (the hint) completed into a full solution, fast.
@@ -1129,10 +1138,25 @@ def generate(
                 built.m.proto.solution_hint.vars.extend(range(len(first)))
                 built.m.proto.solution_hint.values.extend(first)
             # Phase 2: a lower bound from the calls alone (fairness, call coverage, requests), as a cut.
-            if not poll():
+            if not poll() and big:
+                # On a big model the relaxation gives only the bound (its calls are no start there:
+                # re-solving the cells around them is the whole model's presolve). It runs beside the
+                # neighbourhood search, with one worker, until the time limit; each better bound is
+                # reported as it comes.
                 phases.append("calls")
-                lb, calls = _call_bound(built, min(5.0 if big else 10.0, max(0.5, time_limit / 6)), workers, register,
-                                        poll)
+                def relax() -> None:
+                    lb, _ = _call_bound(built, max(0.5, time_limit - (time.monotonic() - start)), 1,
+                                        lambda s: register(s, "bound"), lambda: poll() or bound_stop.is_set(),
+                                        on_bound=collector.on_bound, refine=False)
+                    if lb is not None:
+                        collector.on_bound(lb)
+
+                bound_thread = threading.Thread(target=relax, name="residency-call-bound", daemon=True)
+                bound_thread.start()
+            elif not poll():
+                phases.append("calls")
+                lb, calls = _call_bound(built, min(10.0, max(0.5, time_limit / 6)), workers, register, poll,
+                                        on_bound=collector.on_bound)
                 if lb is not None and lb > 0:
                     keys = ("coverage_min", "fairness", "requests", "changes")
                     cut = [built.weight[k] * built.term_vars[k] for k in keys if built.weight[k]]
@@ -1164,12 +1188,19 @@ def generate(
             if not solved and first is not None:
                 status = cp_model.FEASIBLE
     finally:
+        if bound_thread is not None:  # the search is over: so is the relaxation beside it
+            bound_stop.set()
+            while bound_thread.is_alive():
+                bound_solver = current.get("bound")
+                if bound_solver is not None:
+                    bound_solver.stop_search()
+                bound_thread.join(0.05)
         done.set()
         watcher.join(timeout=1.0)
     wall = time.monotonic() - start
     cancel_latency = (time.monotonic() - cancel_seen[0]) if cancel_seen else None
     values = collector.values
-    if status == cp_model.OPTIMAL and values is not None:
+    if values is not None and (status == cp_model.OPTIMAL or collector.proven()):
         name = "optimal"
         collector.bound = collector.objective
     elif values is not None:
@@ -1257,7 +1288,7 @@ def _people_lns(built: _Built, collector: _Collector, deadline: float, workers: 
     size = 24
     while not was_cancelled.is_set():
         left = deadline - time.monotonic()
-        if left < 1.0:
+        if left < 1.0 or collector.proven():
             return
         best = collector.values
         if best is None:
@@ -1271,7 +1302,8 @@ def _people_lns(built: _Built, collector: _Collector, deadline: float, workers: 
 
 
 def _call_bound(built: _Built, limit: float, workers: int, register: Callable[[Any], None],
-                stop: Callable[[], bool] = _never) -> tuple[int | None, dict[int, int]]:
+                stop: Callable[[], bool] = _never, *, on_bound: Callable[[float], None] | None = None,
+                refine: bool = True) -> tuple[int | None, dict[int, int]]:
     """A lower bound on the call part of the objective: coverage of the call nights, fairness, requests.
 
     Solves the relaxation that keeps the call variables and only the constraints among them (one call
@@ -1343,6 +1375,8 @@ def _call_bound(built: _Built, limit: float, workers: int, register: Callable[[A
     solver = cp_model.CpSolver()
     solver.parameters.max_time_in_seconds = limit
     solver.parameters.num_workers = max(1, workers)
+    if on_bound is not None:  # each better bound of the relaxation bounds the full objective too
+        solver.best_bound_callback = on_bound
     register(solver)
     status = solver.solve(rm)
     if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
@@ -1353,6 +1387,8 @@ def _call_bound(built: _Built, limit: float, workers: int, register: Callable[[A
     if status != cp_model.OPTIMAL:
         return int(math.ceil(solver.best_objective_bound - 1e-6)), calls
     lb = int(round(solver.objective_value))
+    if not refine:
+        return lb, calls
     # Among the optimal call sets, one that takes the fewest people off services that have no one
     # to spare (the cells around the calls then need the fewest refills). Only the calls of the
     # start change: the bound is the optimum above.

@@ -367,6 +367,32 @@ def test_big_models_improve_by_re_solving_groups_of_people(monkeypatch: pytest.M
     assert r.objective == 110 and r.terms["fairness"] == 1
 
 
+def test_on_a_big_model_the_relaxation_bounds_the_search_beside_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    import core.solver.residency as residency
+
+    monkeypatch.setattr(residency, "BIG_MODEL_VARIABLES", 0)  # treat this small block as a big one
+    lns_started = threading.Event()
+    beside: list[bool] = []
+    real_bound, real_lns = residency._call_bound, residency._people_lns
+
+    def call_bound(*args: Any, **kw: Any) -> Any:
+        beside.append(lns_started.wait(30))  # the search starts without waiting for the relaxation
+        return real_bound(*args, **kw)
+
+    def people_lns(*args: Any, **kw: Any) -> Any:
+        lns_started.set()
+        return real_lns(*args, **kw)
+
+    monkeypatch.setattr(residency, "_call_bound", call_bound)
+    monkeypatch.setattr(residency, "_people_lns", people_lns)
+    bounds: list[int] = []
+    r = _solve(_three_on_ip(4), time_limit=30, progress=lambda o, b, t: bounds.append(b))
+    assert beside == [True]
+    # the relaxation's optimum (110, see the relaxation test) reached the progress and the result;
+    # the search reached it too, so the result is proven optimal (and did not wait for the 30 s)
+    assert 110 in bounds and r.bound == 110 and r.objective == 110 and r.status == "optimal"
+
+
 def test_the_relaxation_and_the_fixed_solves_give_up_at_once_when_stopped() -> None:
     from core.solver.residency import Weights, _Built, _call_bound, _Collector, _solve_fixed
 
