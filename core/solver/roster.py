@@ -39,8 +39,8 @@ Soft terms (the objective, an integer to minimise):
   weekends and holidays.
 
 Solving (:func:`solve`): a tight Boolean CP-SAT model (run rules as short clauses, aggregated succession
-constraints, symmetry breaking between identical people), a greedy start repaired into the nearest feasible
-roster, then a full CP-SAT search (proves the bound) running beside a large-neighbourhood search that
+constraints, symmetry breaking between identical people), a start built person by person (each person's
+best roster against the others; or a greedy start repaired into the nearest feasible roster), then a full CP-SAT search (proves the bound) running beside a large-neighbourhood search that
 re-optimises parts of the incumbent (a few people over the whole horizon, or everybody over a few days) with
 sub-solves limited in deterministic time.
 Progress is reported through a callback; ``cancelled()`` is polled every 0.1 s and stops everything,
@@ -636,6 +636,80 @@ def greedy_assignment(model: RosterModel, seed: int = 0) -> Assignment:
     return tuple(tuple(roster[p.id]) for p in model.people)
 
 
+def person_by_person(model: RosterModel, *, passes: int = 2, deadline: float | None = None,
+                     seed: int = 0, shared: _Shared | None = None) -> Assignment | None:
+    """A feasible start built one person at a time, each given their best roster against the others.
+
+    Every hard rule of the roster model except hard cover limits and the symmetry order binds one person
+    only, so a roster made of rosters each feasible for its person is feasible. Person by person (in a
+    shuffled order; the later passes start from the roster so far) a one-person model is solved exactly:
+    the others' cover is folded into that person's cover targets (the remaining shortfall as optimum), so
+    the one-person objective is exactly the change of the whole objective (fairness terms aside). Returns
+    None when the model has hard cover limits or fairness terms, when a one-person model is infeasible, or
+    when ``deadline`` (time.monotonic()) passes before the first pass ends (or ``shared`` is told to stop:
+    its halt() also stops the one-person solve under way).
+    """
+    if model.fairness or any(c.minimum > 0 or c.maximum is not None for c in model.cover):
+        return None
+    H = model.horizon
+    P = len(model.people)
+    rows: list[list[str | None]] = [[None] * H for _ in range(P)]
+    count: dict[tuple[int, str], int] = {}
+    requests: dict[str, list[ShiftRequest]] = {}
+    for r in model.requests:
+        requests.setdefault(r.person, []).append(r)
+    fixed: dict[str, list[FixedAssignment]] = {}
+    for f in model.fixed:
+        fixed.setdefault(f.person, []).append(f)
+    cover_terms = [(c.day, c.shift, c.optimum, c.under_weight, c.over_weight) for c in model.cover
+                   if c.optimum is not None and (c.under_weight or c.over_weight)]
+    rng = random.Random(seed)
+    for n in range(max(1, passes)):
+        order = list(range(P))
+        rng.shuffle(order)
+        for pi in order:
+            if shared is not None and shared.stop.is_set():
+                return None
+            if deadline is not None and time.monotonic() > deadline:
+                return tuple(tuple(r) for r in rows) if n > 0 else None
+            person = model.people[pi]
+            for d, s in enumerate(rows[pi]):
+                if s is not None:
+                    count[(d, s)] -= 1
+            # one more person on a shift short of its optimum saves under_weight, on any other costs over_weight:
+            # as requests of this person, "on" where short and "off" elsewhere (no slack variables needed)
+            cover = tuple(
+                ShiftRequest(person.id, d, s, under, on=True) if optimum > count.get((d, s), 0)
+                else ShiftRequest(person.id, d, s, over, on=False)
+                for d, s, optimum, under, over in cover_terms
+                if d not in person.unavailable and (person.eligible is None or s in person.eligible)
+            )
+            one = RosterModel(
+                horizon=H, shift_types=model.shift_types, people=(person,),
+                forbidden_successions=model.forbidden_successions, fixed=tuple(fixed.get(person.id, ())),
+                requests=tuple(requests.get(person.id, ())) + cover,
+                windows=tuple(w for w in model.windows if w.person in (None, person.id)),
+                first_weekday=model.first_weekday, boundary_runs_exempt=model.boundary_runs_exempt,
+            )
+            built = _Built(one, symmetry_breaking=False)
+            if n > 0:
+                _set_hint(built.cp.proto, built.hint_pairs([rows[pi]]))
+            solver = _params(5.0, 1, seed=seed)
+            solver.parameters.linearization_level = 2  # a one-person roster is an LP-tight path problem
+            status = _solve_registered(shared, solver, built.cp)
+            if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+                if n == 0:
+                    return None
+                status_row = rows[pi]
+            else:
+                status_row = list(built.assignment_from_values(list(solver.response_proto.solution))[0])
+            rows[pi] = status_row
+            for d, s in enumerate(rows[pi]):
+                if s is not None:
+                    count[(d, s)] = count.get((d, s), 0) + 1
+    return tuple(tuple(r) for r in rows)
+
+
 # --------------------------------------------------------------------------------------------- the search
 
 
@@ -734,6 +808,17 @@ def _params(time_limit: float, workers: int, seed: int = 0) -> Any:
     return solver
 
 
+def _solve_registered(shared: _Shared | None, solver: Any, model: Any) -> Any:
+    """solver.solve(model), registered with ``shared`` meanwhile so that halt() stops it."""
+    if shared is not None:
+        shared.register(solver)
+    try:
+        return solver.solve(model)
+    finally:
+        if shared is not None:
+            shared.unregister(solver)
+
+
 def _set_hint(proto: Any, pairs: Iterable[tuple[int, int]]) -> None:
     proto.clear_solution_hint()
     hint = proto.solution_hint
@@ -746,13 +831,16 @@ def _set_hint(proto: Any, pairs: Iterable[tuple[int, int]]) -> None:
     hint.values.extend(vals)
 
 
+_LP_FULL_SEARCH_MAX_X = 1500  # cell variables up to which the full search's root LP is quick enough
+
+
 def _full_search(built: _Built, shared: _Shared, time_limit: float, workers: int,
                  hint: list[tuple[int, int]] | None, stats: dict[str, Any]) -> None:
     model = built.cp.clone()
     if hint:
         _set_hint(model.proto, hint)
     solver = _params(time_limit, workers)
-    if workers == 1 and built.num_x <= 1500:
+    if workers == 1 and built.num_x <= _LP_FULL_SEARCH_MAX_X:
         # One full worker on a small model: the LP-heavy search proves rostering optima much faster.
         # (On larger models its root LP is too slow to give a useful bound within a minute.)
         solver.parameters.linearization_level = 2
@@ -838,6 +926,28 @@ def _first_solution(built: _Built, shared: _Shared, time_limit: float, workers: 
         stats["model_invalid"] = solver.solution_info() or "model invalid"
         shared.halt()
     return None
+
+
+def _complete(built: _Built, shared: _Shared, pairs: Sequence[tuple[int, int]], time_limit: float,
+              stats: dict[str, Any]) -> list[int] | None:
+    """The full solution of a roster given as (variable, value) pairs for every cell, or None if it breaks a
+    rule: every cell variable fixed, one worker, no LP (the cover slack, weekend and objective variables
+    follow by propagation). Much cheaper than a repair search when the roster is already feasible."""
+    model = built.cp.clone()
+    model.proto.clear_solution_hint()
+    for v, val in pairs:
+        dom = model.proto.variables[v].domain
+        dom[0] = val
+        dom[1] = val
+    solver = _params(time_limit, 1)
+    solver.parameters.linearization_level = 0
+    status = _solve_registered(shared, solver, model)
+    if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+        return None
+    values = list(solver.response_proto.solution)
+    stats["first_objective"] = int(values[built.obj_index])
+    shared.offer(int(values[built.obj_index]), values, "start")
+    return values
 
 
 class _Neighbourhoods:
@@ -934,7 +1044,7 @@ _SUB_DTIME = 0.3
 
 
 def _lns(built: _Built, shared: _Shared, deadline: float, seed: int, stats: dict[str, Any],
-         sub_dtime: float = _SUB_DTIME) -> None:
+         sub_dtime: float = _SUB_DTIME, det_budget: float | None = None) -> None:
     """Re-optimise neighbourhoods of the incumbent until the deadline.
 
     Sub-solves are limited in CP-SAT's deterministic time, not in wall time, and a neighbourhood counts
@@ -951,9 +1061,10 @@ def _lns(built: _Built, shared: _Shared, deadline: float, seed: int, stats: dict
         for pi, row in enumerate(built.x)
     ]
     iterations = 0
+    det_total = 0.0
     while not shared.stop.is_set():
         remaining = deadline - time.monotonic()
-        if remaining < 0.05:
+        if remaining < 0.05 or (det_budget is not None and det_total >= det_budget):
             break
         with shared.lock:
             values = shared.values
@@ -985,13 +1096,10 @@ def _lns(built: _Built, shared: _Shared, deadline: float, seed: int, stats: dict
         solver.parameters.cp_model_probing_level = 0
         solver.parameters.symmetry_level = 0
         solver.parameters.max_presolve_iterations = 1
-        shared.register(solver)
-        try:
-            status = solver.solve(sub)
-        finally:
-            shared.unregister(solver)
+        status = _solve_registered(shared, solver, sub)
         iterations += 1
         spent = solver.response_proto.deterministic_time
+        det_total += spent
         improved = False
         if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
             new_values = list(solver.response_proto.solution)
@@ -1005,6 +1113,7 @@ def _lns(built: _Built, shared: _Shared, deadline: float, seed: int, stats: dict
         hood.feedback(kind, status in (cp_model.OPTIMAL, cp_model.INFEASIBLE), spent < sub_dtime / 3, improved)
     with shared.lock:
         stats["lns_iterations"] = int(stats.get("lns_iterations", 0)) + iterations
+        stats["lns_dtime"] = round(float(stats.get("lns_dtime", 0.0)) + det_total, 2)
         wins = ",".join(f"{k}:{hood.wins[k]}/{hood.tries[k]}@{hood.size[k]:.1f}" for k in hood.KINDS)
         stats["lns_wins"] = f"{stats['lns_wins']} | {wins}" if "lns_wins" in stats else wins
 
@@ -1020,13 +1129,18 @@ def solve(
     seed: int = 0,
     lns: bool = True,
     symmetry_breaking: bool = True,
+    person_start: bool = True,
+    second_lns: bool = True,
 ) -> RosterResult:
     """Solve a roster model within ``time_limit`` seconds on ``workers`` threads.
 
     With ``lns`` (the default) and two or more workers, one thread runs the neighbourhood search and the
-    others a full CP-SAT search that also proves the bound; with one worker the two alternate
+    others a full CP-SAT search that also proves the bound (on a large model, with ``second_lns``, only for
+    a quarter of the time: then that thread runs a second neighbourhood search); with one worker the two
+    alternate
     (a third of the time for the full search first). ``hint`` (people x days, shift id or None) replaces the
-    greedy start. ``cancelled`` is polled every 0.1 s; when it returns True the search stops and the best
+    start (built person by person when ``person_start`` and the model allows it, else greedy).
+    ``cancelled`` is polled every 0.1 s; when it returns True the search stops and the best
     roster found so far is returned with ``cancelled=True``. Raises ValidationError for a malformed model.
     """
     start = time.monotonic()
@@ -1034,12 +1148,6 @@ def solve(
     built = _Built(model, symmetry_breaking=symmetry_breaking)
     shared = _Shared(start, progress)
     stats: dict[str, Any] = {"build_seconds": round(time.monotonic() - start, 3)}
-    if hint is None:
-        start_roster = built.canonical(greedy_assignment(model, seed))
-    else:
-        start_roster = tuple(tuple(r) for r in hint)
-    hint_pairs = built.hint_pairs(start_roster)
-
     was_cancelled = threading.Event()
 
     def watch() -> None:
@@ -1056,10 +1164,27 @@ def solve(
         if cancelled():
             was_cancelled.set()
             shared.halt()
+        if hint is None:
+            # person by person when the model allows it (a feasible, well-covered start); the greedy otherwise
+            built_start = None
+            if lns and person_start and not shared.stop.is_set():
+                built_start = person_by_person(model, passes=3, deadline=start + 0.2 * max(0.0, time_limit),
+                                               seed=seed, shared=shared)
+            stats["start"] = "person-by-person" if built_start is not None else "greedy"
+            if built_start is None:
+                built_start = greedy_assignment(model, seed)
+            start_roster = built.canonical(built_start)
+        else:
+            start_roster = tuple(tuple(r) for r in hint)
+        hint_pairs = built.hint_pairs(start_roster)
         workers = max(1, workers)
         if lns and not shared.stop.is_set():
             budget = max(0.5, (deadline - time.monotonic()) * 0.25)
-            found = _first_solution(built, shared, budget, min(workers, 2), hint_pairs, stats)
+            found = None
+            if stats.get("start") == "person-by-person":  # feasible already: only the other variables to fill
+                found = _complete(built, shared, hint_pairs, budget, stats)
+            if found is None and not shared.stop.is_set():
+                found = _first_solution(built, shared, budget, min(workers, 2), hint_pairs, stats)
             if found is not None:
                 hint_pairs = list(enumerate(found))
         if shared.stop.is_set():
@@ -1067,11 +1192,19 @@ def solve(
         elif not lns:
             _full_search(built, shared, deadline - time.monotonic(), workers, hint_pairs, stats)
         elif workers >= 2:
-            full = threading.Thread(
-                target=_full_search,
-                args=(built, shared, deadline - time.monotonic(), workers - 1, hint_pairs, stats),
-                name="roster-full-search", daemon=True,
-            )
+            full_limit = deadline - time.monotonic()
+            if second_lns and built.num_x > _LP_FULL_SEARCH_MAX_X:
+                # on a large model the full search rarely finds better rosters after its first seconds:
+                # it gives up its thread to a second neighbourhood search after a quarter of the time
+                full_limit = min(full_limit, max(5.0, 0.25 * time_limit))
+
+            def full_then_lns() -> None:
+                _full_search(built, shared, full_limit, workers - 1, hint_pairs, stats)
+                if not shared.stop.is_set() and time.monotonic() < deadline - 0.5:
+                    stats["second_lns_from"] = round(time.monotonic() - start, 1)
+                    _lns(built, shared, deadline, seed + 1, stats)
+
+            full = threading.Thread(target=full_then_lns, name="roster-full-search", daemon=True)
             full.start()
             _lns(built, shared, deadline, seed, stats)
             full.join()

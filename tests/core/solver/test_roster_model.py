@@ -22,6 +22,7 @@ from core.solver.roster import (
     ShiftRequest,
     ShiftType,
     greedy_assignment,
+    person_by_person,
     sliding_windows,
     solve,
 )
@@ -235,4 +236,42 @@ def test_cancel_returns_the_best_roster_so_far() -> None:
     assert r.status == "feasible" and r.assignment is not None and r.objective is not None
     assert r.objective <= min(seen)
     ev = curtois.evaluate(inst, r.assignment)
+    assert ev.hard == () and ev.penalty == r.objective
+
+
+def test_person_by_person_start_covers_exactly_and_is_feasible() -> None:
+    # A may work 3 days, B any number: whichever goes first, the other fills the rest, each day once
+    people = (Person("A", max_shifts={"D": 3}), Person("B"))
+    model = RosterModel(7, (D,), people, daily(7, under=100, over=1))
+    for seed in range(4):
+        roster = person_by_person(model, passes=1, seed=seed)
+        assert roster is not None
+        assert sum(row[:].count("D") for row in roster) == 7
+        assert all(sum(row[d] == "D" for row in roster) == 1 for d in range(7))
+        assert roster[0].count("D") <= 3
+    # a hard cover limit binds several people at once: no person-by-person start
+    hard = tuple(replace(c, minimum=1) for c in daily(7, under=100))
+    assert person_by_person(replace(model, cover=hard)) is None
+
+
+def test_person_by_person_start_on_a_benchmark_instance() -> None:
+    inst = curtois.read_instance(bench_file(5))
+    model = curtois.to_roster_model(inst)
+    roster = person_by_person(model, passes=2)
+    assert roster is not None
+    ev = curtois.evaluate(inst, roster)
+    assert ev.hard == ()
+    # each one-person solve can only lower the whole objective: a second pass improves on the first
+    assert ev.penalty < curtois.evaluate(inst, person_by_person(model, passes=1) or ()).penalty
+    r = solve(model, time_limit=20, workers=2)
+    assert r.stats["start"] == "person-by-person"
+    ev = curtois.evaluate(inst, r.assignment or ())
+    assert ev.hard == () and ev.penalty == r.objective
+
+
+def test_large_model_hands_the_full_search_thread_to_a_second_neighbourhood_search() -> None:
+    inst = curtois.read_instance(bench_file(8))
+    r = solve(curtois.to_roster_model(inst), time_limit=12, workers=2)
+    assert "second_lns_from" in r.stats and r.stats["lns_wins"].count("|") == 1
+    ev = curtois.evaluate(inst, r.assignment or ())
     assert ev.hard == () and ev.penalty == r.objective
