@@ -70,6 +70,7 @@ import numpy as np
 from numpy.typing import NDArray
 from ortools.sat.python import cp_model
 
+import core.rules.faculty  # noqa: F401 - imported by the engine on its first check: not inside a cancel
 from core.errors import NotFoundError, ValidationError
 from core.rules.duty import rule_context
 from core.rules.engine import ProposedChange, Violation, check_change, validate
@@ -917,10 +918,11 @@ class _Built:
     def _build_objective(self) -> None:
         snap, m, w, pr = self.snap, self.m, self.w, self.problem
         terms: dict[str, Any] = {}
-        terms["coverage_min"] = sum(v for _, _, v in self.short_min) + sum(v for _, v in self.sup_short) \
-            + sum(self.cap_over) + sum(v for _, _, v in self.empty_call)
-        terms["coverage_max"] = sum(self.over_max)
-        terms["warnings"] = sum(self.h80w) + sum(self.short_opt)
+        # one flat sum each (a Python sum() nests thousands of additions that CP-SAT then flattens)
+        terms["coverage_min"] = _flat_sum([v for _, _, v in self.short_min] + [v for _, v in self.sup_short]
+                                          + list(self.cap_over) + [v for _, _, v in self.empty_call])
+        terms["coverage_max"] = _flat_sum(self.over_max)
+        terms["warnings"] = _flat_sum(list(self.h80w) + list(self.short_opt))
         # fairness per class: residents per PGY, faculty
         fair: list[Any] = []
         self.fair_counts: list[list[tuple[int, list[Any]]]] = []
@@ -965,8 +967,9 @@ class _Built:
                     m.add(hi >= c + e)
                     m.add(lo <= c + e)
                 fair.append(hi - lo)
+        self.check()
         terms["fairness"] = sum(fair)
-        terms["requests"] = sum(self._requests)
+        terms["requests"] = _flat_sum(self._requests)
         terms["changes"] = (self.changes_const + len(self.changes_neg) - cp_model.LinearExpr.sum(self.changes_neg)
                             + cp_model.LinearExpr.sum(self.changes_pos))
         self.terms = terms
@@ -975,6 +978,7 @@ class _Built:
         self.weight = weight
         self.term_vars: dict[str, Any] = {}
         for k, v in terms.items():
+            self.check()
             if isinstance(v, int):
                 self.term_vars[k] = v
                 continue
@@ -987,6 +991,11 @@ class _Built:
         m.minimize(obj + const)
         m.proto.solution_hint.vars.extend(self.hint_idx)
         m.proto.solution_hint.values.extend(self.hint_val)
+
+
+def _flat_sum(xs: Sequence[Any]) -> Any:
+    """The sum of `xs` as one flat CP-SAT expression, or the int 0 when there is none."""
+    return cp_model.LinearExpr.sum(list(xs)) if len(xs) else 0
 
 
 def _split(row: Sequence[Any]) -> tuple[list[int], list[Any]]:
