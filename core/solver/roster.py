@@ -961,7 +961,7 @@ class _Neighbourhoods:
 
     KINDS = ("days", "people", "block", "cover")
 
-    def __init__(self, built: _Built, rng: random.Random) -> None:
+    def __init__(self, built: _Built, rng: random.Random, by_gain: bool = True) -> None:
         self.built = built
         self.rng = rng
         self.H = built.model.horizon
@@ -971,6 +971,11 @@ class _Neighbourhoods:
         self.score = {k: 1.0 for k in self.KINDS}
         self.tries = {k: 0 for k in self.KINDS}
         self.wins = {k: 0 for k in self.KINDS}
+        self.cpu = {k: 0.0 for k in self.KINDS}  # thread CPU seconds spent in each kind
+        # by_gain: kinds drawn in proportion to their recent objective gain per CPU second (15 % at random);
+        # otherwise in proportion to their recent share of improving moves
+        self.by_gain = by_gain
+        self.gain_rate = {k: 0.0 for k in self.KINDS}
         self.sidx = {s: i for i, s in enumerate(built.shift_ids)}
         self.able: dict[int, list[int]] = {
             i: [pi for pi in range(self.P) if any(i in self.built.x[pi][dd] for dd in range(self.H))]
@@ -989,15 +994,28 @@ class _Neighbourhoods:
                 bad.append((c.day, i))
         return bad
 
-    def pick(self, values: Sequence[int]) -> tuple[str, set[tuple[int, int]]]:
-        total = sum(self.score.values())
+    def _choose(self) -> str:
+        if self.by_gain:
+            untried = [k for k in self.KINDS if self.tries[k] == 0 and self.score[k] > 0]
+            if untried:
+                return untried[0]
+            if self.rng.random() < 0.15:  # keep every kind's figure fresh
+                return self.rng.choice([k for k in self.KINDS if self.score[k] > 0] or list(self.KINDS))
+            weights = self.gain_rate
+        else:
+            weights = self.score
+        total = sum(weights[k] for k in self.KINDS if self.score[k] > 0)
         r = self.rng.random() * total
-        kind = self.KINDS[-1]
         for candidate in self.KINDS:
-            r -= self.score[candidate]
+            if self.score[candidate] <= 0:
+                continue
+            r -= weights[candidate]
             if r <= 0:
-                kind = candidate
-                break
+                return candidate
+        return self.KINDS[0]
+
+    def pick(self, values: Sequence[int]) -> tuple[str, set[tuple[int, int]]]:
+        kind = self._choose()
         H, P = self.H, self.P
         size = self.size[kind]
         cells: set[tuple[int, int]] = set()
@@ -1019,6 +1037,8 @@ class _Neighbourhoods:
             bad = self._bad_cover(values)
             if not bad:
                 self.score["cover"] = max(0.05, self.score["cover"] * 0.5)
+                self.gain_rate["cover"] = 0.0
+                self.tries["cover"] = max(1, self.tries["cover"])  # counts as tried: not drawn first again
                 return self.pick(values)
             d, i = self.rng.choice(bad)
             able = self.able[i]
@@ -1029,8 +1049,12 @@ class _Neighbourhoods:
                 cells.update((pi, dd) for dd in range(d0, d0 + L))
         return kind, cells
 
-    def feedback(self, kind: str, solved: bool, fast: bool, improved: bool) -> None:
+    def feedback(self, kind: str, solved: bool, fast: bool, improved: bool, gain: int = 0,
+                 cpu: float = 0.0) -> None:
         self.tries[kind] += 1
+        self.cpu[kind] += cpu
+        rate = max(0, gain) / max(cpu, 0.005)
+        self.gain_rate[kind] = rate if self.tries[kind] == 1 else 0.7 * self.gain_rate[kind] + 0.3 * rate
         if improved:
             self.wins[kind] += 1
         if solved and fast:
@@ -1044,7 +1068,7 @@ _SUB_DTIME = 0.3
 
 
 def _lns(built: _Built, shared: _Shared, deadline: float, seed: int, stats: dict[str, Any],
-         sub_dtime: float = _SUB_DTIME, det_budget: float | None = None) -> None:
+         sub_dtime: float = _SUB_DTIME, det_budget: float | None = None, by_gain: bool = True) -> None:
     """Re-optimise neighbourhoods of the incumbent until the deadline.
 
     Sub-solves are limited in CP-SAT's deterministic time, not in wall time, and a neighbourhood counts
@@ -1053,7 +1077,7 @@ def _lns(built: _Built, shared: _Shared, deadline: float, seed: int, stats: dict
     presolving the whole model, about 0.1 s of CPU) dwarfed the search itself (about 0.01 deterministic s).
     """
     rng = random.Random(seed)
-    hood = _Neighbourhoods(built, rng)
+    hood = _Neighbourhoods(built, rng, by_gain)
     base = built.cp.clone()
     base.proto.clear_solution_hint()
     cell_vars: list[list[list[int]]] = [
@@ -1074,6 +1098,7 @@ def _lns(built: _Built, shared: _Shared, deadline: float, seed: int, stats: dict
             time.sleep(0.05)
             continue
         kind, free = hood.pick(values)
+        cpu0 = time.thread_time()
         sub = base.clone()
         proto = sub.proto
         for pi, row in enumerate(cell_vars):
@@ -1101,20 +1126,24 @@ def _lns(built: _Built, shared: _Shared, deadline: float, seed: int, stats: dict
         spent = solver.response_proto.deterministic_time
         det_total += spent
         improved = False
+        gain = 0
         if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
             new_values = list(solver.response_proto.solution)
             obj = int(new_values[built.obj_index])
             if obj < best:
                 improved = shared.offer(obj, new_values, "lns")
+                gain = best - obj if improved else 0
             elif obj == best:  # a sideways move: keep it to drift across plateaus
                 with shared.lock:
                     if shared.best == obj:
                         shared.values = new_values
-        hood.feedback(kind, status in (cp_model.OPTIMAL, cp_model.INFEASIBLE), spent < sub_dtime / 3, improved)
+        hood.feedback(kind, status in (cp_model.OPTIMAL, cp_model.INFEASIBLE), spent < sub_dtime / 3, improved,
+                      gain, time.thread_time() - cpu0)
     with shared.lock:
         stats["lns_iterations"] = int(stats.get("lns_iterations", 0)) + iterations
         stats["lns_dtime"] = round(float(stats.get("lns_dtime", 0.0)) + det_total, 2)
-        wins = ",".join(f"{k}:{hood.wins[k]}/{hood.tries[k]}@{hood.size[k]:.1f}" for k in hood.KINDS)
+        wins = ",".join(f"{k}:{hood.wins[k]}/{hood.tries[k]}@{hood.size[k]:.1f}/{hood.cpu[k]:.0f}s"
+                        for k in hood.KINDS)
         stats["lns_wins"] = f"{stats['lns_wins']} | {wins}" if "lns_wins" in stats else wins
 
 
@@ -1136,7 +1165,7 @@ def solve(
 
     With ``lns`` (the default) and two or more workers, one thread runs the neighbourhood search and the
     others a full CP-SAT search that also proves the bound (on a large model, with ``second_lns``, only for
-    a quarter of the time: then that thread runs a second neighbourhood search); with one worker the two
+    a tenth of the time, at least 5 s: then that thread runs a second neighbourhood search); with one worker the two
     alternate
     (a third of the time for the full search first). ``hint`` (people x days, shift id or None) replaces the
     start (built person by person when ``person_start`` and the model allows it, else greedy).
@@ -1194,9 +1223,9 @@ def solve(
         elif workers >= 2:
             full_limit = deadline - time.monotonic()
             if second_lns and built.num_x > _LP_FULL_SEARCH_MAX_X:
-                # on a large model the full search rarely finds better rosters after its first seconds:
-                # it gives up its thread to a second neighbourhood search after a quarter of the time
-                full_limit = min(full_limit, max(5.0, 0.25 * time_limit))
+                # on a large model the full search found no better roster in any benchmark run (its bound
+                # comes in its first seconds): it gives up its thread to a second neighbourhood search
+                full_limit = min(full_limit, max(5.0, 0.1 * time_limit))
 
             def full_then_lns() -> None:
                 _full_search(built, shared, full_limit, workers - 1, hint_pairs, stats)

@@ -275,3 +275,20 @@ def test_large_model_hands_the_full_search_thread_to_a_second_neighbourhood_sear
     assert "second_lns_from" in r.stats and r.stats["lns_wins"].count("|") == 1
     ev = curtois.evaluate(inst, r.assignment or ())
     assert ev.hard == () and ev.penalty == r.objective
+
+
+def test_neighbourhood_kinds_are_drawn_by_their_gain_per_cpu_second() -> None:
+    import random
+
+    from core.solver.roster import _Built, _Neighbourhoods
+
+    built = _Built(curtois.to_roster_model(curtois.parse_instance(TINY)))
+    values = [0] * len(built.cp.proto.variables)
+    hood = _Neighbourhoods(built, random.Random(0))
+    first = [hood.pick(values)[0] for _ in range(2)]
+    assert first == ["days", "days"]  # an untried kind comes first (the others are not tried yet either)
+    for kind in hood.KINDS:
+        hood.feedback(kind, True, True, kind == "people", gain=50 if kind == "people" else 0, cpu=0.1)
+    drawn = [hood.pick(values)[0] for _ in range(400)]
+    assert drawn.count("people") > 300  # the only kind that gained, apart from 15 % drawn at random
+    assert {"days", "block"} <= set(drawn)
