@@ -53,8 +53,8 @@ CP-SAT search of the whole model from the best schedule, or "people lns" on a bi
 relaxation gives only the bound and runs beside the LNS on one worker. Each better bound of the
 relaxation reaches the progress as it is found. A cancel is looked at between small pieces of
 work in every phase, the model build included (it polls `cancelled` between its pieces); what it
-cannot cut short is a C++ call that holds the GIL (the model's copy and CP-SAT's load of it, about
-0.1 s each on the large demo on an idle machine).
+cannot cut short is a C++ call that holds the GIL (the copy of the model each fixed solve makes:
+0.1-0.2 s on the large demo).
 """
 
 from __future__ import annotations
