@@ -18,11 +18,18 @@ between two of the build's cancel checks), then runs `generate` and cancels it a
 90 % of that build time; `--cancel-at` cancels at the given seconds after `generate` was called
 instead. Each line gives the time from the cancel to `generate` returning (end to end: the poll,
 the stop, the compliance check of a schedule found), where the run was, and what it returned.
+
+    .venv/bin/python tests/perf/bench_generate.py --db DEMO.sqlite --cli-sigint 4,8,20
+
+runs `rsched generate --time-limit 60` on a fresh copy of the database for each number and sends it
+SIGINT (Ctrl-C) that many seconds after its start; prints how long the process took to end after it
+(the stop, the draft saved or "no schedule found", the exit) and the last line it printed.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import subprocess
 import tempfile
@@ -43,7 +50,12 @@ def main() -> None:
                     help="only measure cancels during the model build (see the module's docstring)")
     ap.add_argument("--cancel-at", default="", metavar="S,S,...",
                     help="only measure cancels this many seconds after generate() starts")
+    ap.add_argument("--cli-sigint", default="", metavar="S,S,...",
+                    help="only measure Ctrl-C on `rsched generate` this many seconds after its start")
     args = ap.parse_args()
+    if args.cli_sigint:
+        cli_sigint(args)
+        return
 
     from core.demo import create_demo
     from core.services.base import ServiceContext
@@ -117,6 +129,47 @@ def main() -> None:
               f"{'-' if latency is None else f'{latency:.3f}'} s after the cancel was seen")
         print(f"load average at the end {open('/proc/loadavg').read().split()[:3]}")
         opened.engine.dispose()
+
+
+def cli_sigint(args: argparse.Namespace) -> None:
+    """Ctrl-C on `rsched generate` at chosen moments: how long the process takes to end after it."""
+    import signal
+    import sys
+
+    if args.db is None:
+        raise SystemExit("--cli-sigint needs --db (a demo database, copied for each run)")
+    print(f"load average {open('/proc/loadavg').read().split()[:3]}")
+    rsched = str(Path(sys.executable).with_name("rsched"))
+    for at in (float(x) for x in args.cli_sigint.split(",")):
+        with tempfile.TemporaryDirectory() as tmp:
+            db = Path(tmp) / "demo.sqlite"
+            shutil.copyfile(args.db, db)
+            t0 = time.monotonic()
+            proc = subprocess.Popen(
+                [rsched, "generate", "--db", str(db), "--block", str(args.block), "--year", "2026",
+                 "--time-limit", "60"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                env={**os.environ, "PYTHONUNBUFFERED": "1"},
+                preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))  # a shell's & ignores it
+            lines: list[tuple[float, str]] = []
+
+            def read(proc: subprocess.Popen[str] = proc, lines: list[tuple[float, str]] = lines) -> None:
+                assert proc.stdout is not None
+                for line in proc.stdout:
+                    lines.append((time.monotonic(), line.rstrip()))
+
+            reader = threading.Thread(target=read)
+            reader.start()
+            time.sleep(at)
+            sent = time.monotonic()
+            proc.send_signal(signal.SIGINT)
+            proc.wait()
+            ended = time.monotonic()
+            reader.join()
+            after = [(t, line) for t, line in lines if t >= sent and line and not line.startswith("Stopping")]
+            said = f"{after[0][0] - sent:.3f} s later: {after[0][1][:90]!r}" if after else "nothing"
+            print(f"  SIGINT {sent - t0:.2f} s after the start: first line {said}; the process ended "
+                  f"{ended - sent:.3f} s after the SIGINT, exit {proc.returncode}")
+    print(f"load average at the end {open('/proc/loadavg').read().split()[:3]}")
 
 
 def cancel_latencies(problem: object, args: argparse.Namespace) -> None:
