@@ -3,7 +3,7 @@
 On a large program every analysis is seconds of Python (and garbage collections) holding the GIL;
 run on a desktop's worker thread, that stalls the GUI thread's event loop (the resilience page's
 probe, docs/performance.md). `run_isolated` sends the snapshot (a pickle of about 120 KB and 1 ms
-for 210 people) to a new spawned process, relays its progress, and returns its frozen result; the
+for 210 people) to a new process (forked by the fork server of `common.process_context`, else spawned), relays its progress, and returns its frozen result; the
 caller's thread only waits on a pipe.
 
 A cancel raises `Cancelled` in the caller within one 0.05 s poll. The child is told to stop (its
@@ -23,12 +23,10 @@ ISOLATE_PEOPLE = 60  # programs from this size on run their analyses in a separa
 def run_isolated(analysis: str, snapshot: Any, params: Any = None, *, progress: ProgressFn = noop,
                  cancelled: CancelledFn = never) -> Any:
     """`core.resilience.run(analysis, snapshot, params)` in a spawned process (see the module)."""
-    import multiprocessing
-
     from core.errors import Cancelled
-    from core.resilience.common import background_priority
+    from core.resilience.common import background_priority, process_context
 
-    ctx = multiprocessing.get_context("spawn")
+    ctx = process_context()  # a fork server where there is one: no fork of this process under the GIL
     recv, send = ctx.Pipe(duplex=False)
     stop_recv, stop_send = ctx.Pipe(duplex=False)
     # not a daemon: FALLBACK and N2 start their own processes from the child

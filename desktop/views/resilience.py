@@ -14,6 +14,7 @@ Signals for the main window:
 from __future__ import annotations
 
 import datetime as dt
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -35,6 +36,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from core.resilience.isolated import ISOLATE_PEOPLE
 from desktop.models.resilience_tables import RowsModel
 from desktop.workers import WorkerManager
 
@@ -311,12 +313,22 @@ class ResilienceView(QWidget):
 
     def run_all(self) -> None:
         settle_heap()
+        if self.chart_process or (self.snapshot is not None and self.snapshot.n_people >= ISOLATE_PEOPLE):
+            threading.Thread(target=self._warm_processes, name="resilience-warm", daemon=True).start()
+        for a in self.analyses:
+            self.run(a)
+
+    def _warm_processes(self) -> None:
+        """Off the GUI thread: the fork server that starts the analysis and chart processes (its one
+        fork of this process), then the chart process (it imports matplotlib while the analyses run).
+        Starting a process waits for the server's answer, which the GUI thread must not."""
+        from core.resilience.common import start_process_launcher
+
+        start_process_launcher()
         if self.chart_process:
             from desktop.views.resilience_charts import CHARTS
 
-            CHARTS.warm()  # the chart process starts (and imports matplotlib) while the analyses run
-        for a in self.analyses:
-            self.run(a)
+            CHARTS.warm()
 
     def run(self, analysis: str) -> None:
         if self.snapshot is None:
@@ -329,7 +341,7 @@ class ResilienceView(QWidget):
         row.cancel.setEnabled(True)
         self._set_state(analysis, RUNNING)
 
-        from core.resilience.isolated import ISOLATE_PEOPLE, run_isolated
+        from core.resilience.isolated import run_isolated
 
         # a large program's analyses run in a spawned process: this thread only waits, so the GUI
         # thread does not compete with them for the GIL (the event-loop probe, docs/performance.md)

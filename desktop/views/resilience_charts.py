@@ -126,10 +126,10 @@ class ChartProcess:
         self._niced = False
 
     def _executor(self) -> ProcessPoolExecutor:
-        import multiprocessing
+        from core.resilience.common import process_context
 
         if self._pool is None:
-            self._pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"),
+            self._pool = ProcessPoolExecutor(max_workers=1, mp_context=process_context(),
                                              initializer=_start_process)
             self._niced = False
         return self._pool

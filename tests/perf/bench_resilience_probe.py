@@ -68,6 +68,7 @@ def main() -> None:
     spans: list[tuple[float, float, str]] = []
     if args.explain:
         import gc
+        import threading
 
         plain_run = Worker.run
 
@@ -85,9 +86,32 @@ def main() -> None:
             if phase == "start":
                 gc_start[0] = time.perf_counter()
             else:
-                spans.append((gc_start[0], time.perf_counter(), f"gc{info['generation']}"))
+                spans.append((gc_start[0], time.perf_counter(),
+                              f"gc{info['generation']} on {threading.current_thread().name}"))
 
         gc.callbacks.append(on_gc)
+
+        # the suspects for a gap the GUI thread spends blocked on the GIL: starting a process (the
+        # spawn pickles the snapshot and forks) and receiving an answer (unpickling it)
+        import multiprocessing.connection
+        import multiprocessing.process
+
+        def traced(owner: type, name: str, label: str, least: float) -> None:
+            plain = getattr(owner, name)
+
+            def call(*a: object, **k: object) -> object:
+                t, c = time.perf_counter(), time.thread_time()
+                try:
+                    return plain(*a, **k)
+                finally:
+                    t1 = time.perf_counter()
+                    if t1 - t >= least:
+                        spans.append((t, t1, f"{label} (its thread's CPU {(time.thread_time() - c) * 1000:.0f} ms)"))
+
+            setattr(owner, name, call)
+
+        traced(multiprocessing.process.BaseProcess, "start", "process start", 0.0)
+        traced(multiprocessing.connection.Connection, "recv", "pipe recv", 0.002)
 
     def cpu_wait() -> float:
         """Seconds this thread has spent runnable but waiting for a CPU (Linux schedstat; 0 elsewhere).
