@@ -809,6 +809,8 @@ def _params(time_limit: float, workers: int, seed: int = 0) -> Any:
     solver.parameters.num_workers = max(1, workers)
     solver.parameters.random_seed = seed
     solver.parameters.log_search_progress = False
+    # Ctrl-C stays Python's: CP-SAT's own SIGINT handler outlives the solve and would end the process
+    solver.parameters.catch_sigint_signal = False
     return solver
 
 
