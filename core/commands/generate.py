@@ -8,8 +8,8 @@ violations the compliance engine finds in the generated block and each unfilled 
 constraint that blocked it. `--publish` applies the draft at once (one undoable write, audit and
 outbox). Ctrl-C stops the search and keeps the best schedule found so far as the draft (a second
 Ctrl-C gives up at once); stopped before any schedule was found, it says so and makes no draft.
-Exit status 0 when a draft was made (violations or not), 1 when no schedule was found, 2 on
-bad input.
+Exit status 0 when a draft was made (violations or not); 2 when no schedule was found (the message
+says why: infeasible, or cancelled first) and on bad input; 130 when a second Ctrl-C gives up.
 """
 
 from __future__ import annotations
