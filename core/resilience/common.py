@@ -107,12 +107,13 @@ def process_context() -> Any:
     """The multiprocessing context a desktop's background processes are started with: "forkserver"
     where the platform has it (Linux, macOS; not in a frozen bundle), else "spawn".
 
-    Why: a spawn forks the calling process (`_posixsubprocess.fork_exec`, a vfork on Linux) and
-    holds the GIL until the child has exec'ed; on a loaded machine the child waits for a CPU
-    first, and every thread of the parent (a GUI thread) waits with it: 12-19 ms measured with
-    an idle 1 ms ticker, up to ~100 ms in the resilience page's probe at load 3-6. With a fork
-    server the parent only writes to a socket and a pipe (the GIL free); the fork happens in the
-    server, a small single-threaded process started once (`start_process_launcher`)."""
+    Why: a spawned child runs its interpreter start-up at the parent's priority until the parent
+    nices it, which `Process.start` allows only after the child has read its pickle (0.4-0.8 s
+    after the exec, measured): that CPU competed with a GUI thread at nice 0. The fork server is
+    niced once (`start_process_launcher`) and the processes it forks are niced from their first
+    instruction; the parent only writes to a socket and a pipe. (Checked and ruled out as a GIL
+    holder here: the vfork of a spawn; CPython 3.11.7 releases the GIL around it, another
+    thread's 0.5 ms ticks run during it.)"""
     import multiprocessing
     import sys
 

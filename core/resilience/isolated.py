@@ -26,7 +26,7 @@ def run_isolated(analysis: str, snapshot: Any, params: Any = None, *, progress: 
     from core.errors import Cancelled
     from core.resilience.common import background_priority, process_context
 
-    ctx = process_context()  # a fork server where there is one: no fork of this process under the GIL
+    ctx = process_context()  # a niced fork server where there is one (see process_context)
     recv, send = ctx.Pipe(duplex=False)
     stop_recv, stop_send = ctx.Pipe(duplex=False)
     # not a daemon: FALLBACK and N2 start their own processes from the child

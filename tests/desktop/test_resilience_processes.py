@@ -1,6 +1,6 @@
 """The resilience page's background processes (analyses of a large program, charts) are forked by
-the fork server, never by this process: a fork of the GUI process holds its GIL until the child has
-exec'ed, which stalled the event loop (docs/performance.md, the event-loop probe)."""
+the niced fork server, never spawned by this process: a spawned child ran its interpreter start-up
+at the GUI's priority until it was niced (docs/performance.md, the event-loop probe)."""
 
 from __future__ import annotations
 
