@@ -22,6 +22,10 @@ libraries the analyses import once per process (OR-Tools, matplotlib) are alread
 runnable but waited for a CPU (the machine's other processes, or our children), and the workers and
 garbage collections under way; the rest of a gap is time the GUI thread waited for the GIL.
 
+`--start` chooses how the analysis processes are started: by the niced fork server
+(`core.resilience.common.process_context`, the default) or spawned and niced after their start (the
+way before); `both` measures the two in each run (the chart process, started once, stays as it is).
+
 `--charts` chooses where the charts are drawn: in the chart process (`process`, the view's
 default), on the view's chart thread in this process (`thread`, the way before), or `both`: each
 run measures the process way and then the thread way, a same-run A/B on the same machine load.
@@ -48,8 +52,11 @@ def main() -> None:
                     help="list every gap over MS ms with the workers and garbage collections under way")
     ap.add_argument("--charts", choices=("process", "thread", "both"), default="process",
                     help="where the charts are drawn (both: each run measures the two, process first)")
+    ap.add_argument("--start", choices=("forkserver", "spawn", "both"), default="forkserver",
+                    help="how the analysis processes are started (both: each run measures the two, fork server first)")
     args = ap.parse_args()
     ways = ("process", "thread") if args.charts == "both" else (args.charts,)
+    starts = ("forkserver", "spawn") if args.start == "both" else (args.start,)
 
     import numpy as np
     from helpers import synthetic_program
@@ -204,10 +211,16 @@ def main() -> None:
         for way in ways:
             run(synthetic_program(18, 13, 28), False, way)
     large = synthetic_program(150, 60, 28)
+    import core.resilience.common as common
+
+    with_server = common.process_context
     for i in range(args.runs):
-        for way in ways:
+        for way, start in [(w, st) for w in ways for st in starts]:
+            common.process_context = (  # type: ignore[assignment]
+                with_server if start == "forkserver" else lambda: __import__("multiprocessing").get_context("spawn"))
             worst, p99, cpu, ticks, took, own = run(large, True, way)
-            print(f"large program, charts drawn in the {way}, run {i + 1}: worst wall gap {worst * 1000:.0f} ms "
+            print(f"large program, charts drawn in the {way}, analyses started by {start}, run {i + 1}: "
+                  f"worst wall gap {worst * 1000:.0f} ms "
                   f"(target < 50 ms), p99 {p99 * 1000:.0f} ms, worst gap less its wait for a CPU "
                   f"{own * 1000:.0f} ms, "
                   f"worst GUI-thread work per tick {cpu * 1000:.1f} ms, {ticks} ticks over {took:.1f} s; "
