@@ -6,7 +6,9 @@ import os
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
+import importlib.util  # noqa: E402
 import shutil  # noqa: E402
+import sys  # noqa: E402
 from collections.abc import Callable, Iterator  # noqa: E402
 from pathlib import Path  # noqa: E402
 
@@ -16,6 +18,23 @@ from sqlalchemy.orm import Session, sessionmaker  # noqa: E402
 
 from core.store.db import open_database  # noqa: E402
 from core.store.db import session_factory as make_session_factory  # noqa: E402
+
+# Test folders have no __init__.py, so their helper modules are imported under names of their own
+# (no clash between folders); registered here, once, so any test file can import them by that name.
+_HERE = Path(__file__).parent
+_HELPER_MODULES = {
+    "rules_helpers": _HERE / "core" / "rules" / "helpers.py",
+    "rules_naive": _HERE / "core" / "rules" / "naive.py",
+    "rules_random": _HERE / "core" / "rules" / "random_schedules.py",
+    "resilience_helpers": _HERE / "core" / "resilience" / "helpers.py",
+}
+for _name, _file in _HELPER_MODULES.items():
+    if _name not in sys.modules and _file.exists():
+        _spec = importlib.util.spec_from_file_location(_name, _file)
+        assert _spec is not None and _spec.loader is not None
+        _mod = importlib.util.module_from_spec(_spec)
+        sys.modules[_name] = _mod
+        _spec.loader.exec_module(_mod)
 
 
 @pytest.fixture(scope="session")

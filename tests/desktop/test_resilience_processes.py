@@ -5,10 +5,8 @@ at the GUI's priority until it was niced (docs/performance.md, the event-loop pr
 from __future__ import annotations
 
 import _posixsubprocess
-import importlib.util
 import os
 import sys
-from pathlib import Path
 
 import pytest
 
@@ -16,14 +14,6 @@ from core.resilience.common import process_context, start_process_launcher
 from core.resilience.isolated import run_isolated
 
 pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="the fork server is used where the platform has it")
-
-_HELPERS = Path(__file__).resolve().parents[1] / "core" / "resilience" / "helpers.py"
-if "resilience_helpers" not in sys.modules:
-    _spec = importlib.util.spec_from_file_location("resilience_helpers", _HELPERS)
-    assert _spec is not None and _spec.loader is not None
-    _mod = importlib.util.module_from_spec(_spec)
-    sys.modules["resilience_helpers"] = _mod
-    _spec.loader.exec_module(_mod)
 
 
 @pytest.fixture

@@ -2,28 +2,17 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 import time
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
+from resilience_helpers import synthetic_program
 
 from core.resilience.common import CACHE
 from core.snapshot import with_changes
-
-_HELPERS = Path(__file__).resolve().parents[1] / "core" / "resilience" / "helpers.py"
-if "resilience_helpers" not in sys.modules:
-    _spec = importlib.util.spec_from_file_location("resilience_helpers", _HELPERS)
-    assert _spec is not None and _spec.loader is not None
-    _mod = importlib.util.module_from_spec(_spec)
-    sys.modules["resilience_helpers"] = _mod
-    _spec.loader.exec_module(_mod)
-from resilience_helpers import synthetic_program  # noqa: E402
-
-from desktop.views.resilience import CANCELLED, READY, RUN_ORDER, STALE, ResilienceView  # noqa: E402
+from desktop.views.resilience import CANCELLED, READY, RUN_ORDER, STALE, ResilienceView
 
 
 @pytest.fixture

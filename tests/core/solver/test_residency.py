@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import importlib.util
-import sys
 import threading
 import time
 from pathlib import Path
@@ -14,19 +12,11 @@ from typing import Any
 
 import numpy as np
 import pytest
+from rules_helpers import SnapBuilder
 
 from core.rules.engine import validate
 from core.snapshot import CALL_IN_HOUSE, SOURCE_MANUAL, CallPool, with_changes
 from core.solver.residency import generate, problem_from_snapshot
-
-_HELPERS = Path(__file__).parents[1] / "rules" / "helpers.py"
-if "rules_helpers" not in sys.modules:
-    _spec = importlib.util.spec_from_file_location("rules_helpers", _HELPERS)
-    assert _spec is not None and _spec.loader is not None
-    _mod = importlib.util.module_from_spec(_spec)
-    sys.modules["rules_helpers"] = _mod
-    _spec.loader.exec_module(_mod)
-from rules_helpers import SnapBuilder  # noqa: E402
 
 START = dt.date(2026, 9, 7)  # a Monday, no time change within 40 days
 
