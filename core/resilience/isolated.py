@@ -1,4 +1,4 @@
-"""Run one analysis in a spawned, niced process: the caller's GIL stays free.
+"""Run one analysis in a niced process of its own: the caller's GIL stays free.
 
 On a large program every analysis is seconds of Python (and garbage collections) holding the GIL;
 run on a desktop's worker thread, that stalls the GUI thread's event loop (the resilience page's
@@ -22,7 +22,7 @@ ISOLATE_PEOPLE = 60  # programs from this size on run their analyses in a separa
 
 def run_isolated(analysis: str, snapshot: Any, params: Any = None, *, progress: ProgressFn = noop,
                  cancelled: CancelledFn = never) -> Any:
-    """`core.resilience.run(analysis, snapshot, params)` in a spawned process (see the module)."""
+    """`core.resilience.run(analysis, snapshot, params)` in a process of its own (see the module)."""
     from core.errors import Cancelled
     from core.resilience.common import background_priority, process_context
 
@@ -67,7 +67,7 @@ def run_isolated(analysis: str, snapshot: Any, params: Any = None, *, progress: 
 
 
 def _child(conn: Any, stop_conn: Any, analysis: str, snapshot: Any, params: Any) -> None:
-    """The spawned process: send ("progress", fraction, message)..., then ("ok", result, "") or
+    """The child process: send ("progress", fraction, message)..., then ("ok", result, "") or
     ("error", exception, ""); a message on `stop_conn` cancels the analysis."""
     import threading
 

@@ -343,7 +343,7 @@ class ResilienceView(QWidget):
 
         from core.resilience.isolated import run_isolated
 
-        # a large program's analyses run in a spawned process: this thread only waits, so the GUI
+        # a large program's analyses run in a process of their own (forked by the fork server): this thread only waits, so the GUI
         # thread does not compete with them for the GIL (the event-loop probe, docs/performance.md)
         compute = run_isolated if snap.n_people >= ISOLATE_PEOPLE else resilience.run
 

@@ -6,7 +6,7 @@ image; `save` writes it as PNG or PDF (by the file name).
 
 Drawing one chart of the large program is 100-170 ms of CPU in matplotlib, much of it in long C
 calls that hold the GIL: drawn on a thread of the desktop's process, the GUI thread waits for it
-(the event-loop probe, docs/performance.md). `ChartProcess` draws them in one spawned, niced
+(the event-loop probe, docs/performance.md). `ChartProcess` draws them in one niced
 process instead, kept for the life of the program (matplotlib is imported there once); the caller's
 thread only waits on a pipe. This module imports no Qt: the process does not load PySide6.
 """
@@ -114,7 +114,7 @@ def _ready() -> bool:
 
 
 class ChartProcess:
-    """One spawned, niced process that draws charts, started on first use and reused.
+    """One niced process (forked by the fork server, else spawned) that draws charts, started on first use and reused.
 
     `submit(fn, *args)` returns a `Future`; if the process died (killed, out of memory), the next
     submit starts a new one. `shutdown()` ends it (a later submit starts it again).
