@@ -40,7 +40,10 @@ Soft terms (the objective, an integer to minimise):
 
 Solving (:func:`solve`): a tight Boolean CP-SAT model (run rules as short clauses, aggregated succession
 constraints, symmetry breaking between identical people), a start built person by person (each person's
-best roster against the others; or a greedy start repaired into the nearest feasible roster), then a full CP-SAT search (proves the bound) running beside a large-neighbourhood search that
+best roster against the others; or a greedy start repaired into the nearest feasible roster), on large
+models column generation over whole-horizon patterns (:mod:`core.solver.colgen`: a far tighter bound, and
+a dive to a start near the LP optimum), then a full CP-SAT search (proves the bound) running beside a
+large-neighbourhood search that
 re-optimises parts of the incumbent (a few people over the whole horizon, or everybody over a few days) with
 sub-solves limited in deterministic time.
 Progress is reported through a callback; ``cancelled()`` is polled every 0.1 s and stops everything,
@@ -636,6 +639,24 @@ def greedy_assignment(model: RosterModel, seed: int = 0) -> Assignment:
     return tuple(tuple(roster[p.id]) for p in model.people)
 
 
+def one_person_model(model: RosterModel, person: Person, *, extra_requests: Sequence[ShiftRequest] = (),
+                     requests: Sequence[ShiftRequest] | None = None,
+                     fixed: Sequence[FixedAssignment] | None = None) -> RosterModel:
+    """The roster model of one person alone: their hard rules, fixed cells, windows and requests (plus
+    ``extra_requests``); no cover. ``requests``/``fixed`` are that person's, when already sorted out."""
+    if requests is None:
+        requests = [r for r in model.requests if r.person == person.id]
+    if fixed is None:
+        fixed = [f for f in model.fixed if f.person == person.id]
+    return RosterModel(
+        horizon=model.horizon, shift_types=model.shift_types, people=(person,),
+        forbidden_successions=model.forbidden_successions, fixed=tuple(fixed),
+        requests=tuple(requests) + tuple(extra_requests),
+        windows=tuple(w for w in model.windows if w.person in (None, person.id)),
+        first_weekday=model.first_weekday, boundary_runs_exempt=model.boundary_runs_exempt,
+    )
+
+
 def person_by_person(model: RosterModel, *, passes: int = 2, deadline: float | None = None,
                      seed: int = 0, shared: _Shared | None = None,
                      on_pass: Callable[[Assignment], None] | None = None) -> Assignment | None:
@@ -686,13 +707,8 @@ def person_by_person(model: RosterModel, *, passes: int = 2, deadline: float | N
                 for d, s, optimum, under, over in cover_terms
                 if d not in person.unavailable and (person.eligible is None or s in person.eligible)
             )
-            one = RosterModel(
-                horizon=H, shift_types=model.shift_types, people=(person,),
-                forbidden_successions=model.forbidden_successions, fixed=tuple(fixed.get(person.id, ())),
-                requests=tuple(requests.get(person.id, ())) + cover,
-                windows=tuple(w for w in model.windows if w.person in (None, person.id)),
-                first_weekday=model.first_weekday, boundary_runs_exempt=model.boundary_runs_exempt,
-            )
+            one = one_person_model(model, person, extra_requests=cover, requests=requests.get(person.id, ()),
+                                   fixed=fixed.get(person.id, ()))
             built = _Built(one, symmetry_breaking=False)
             if n > 0:
                 _set_hint(built.cp.proto, built.hint_pairs([rows[pi]]))
@@ -838,6 +854,10 @@ def _set_hint(proto: Any, pairs: Iterable[tuple[int, int]]) -> None:
 
 
 _LP_FULL_SEARCH_MAX_X = 1500  # cell variables up to which the full search's root LP is quick enough
+# cell variables above which solve() starts with column generation (where applicable): on Curtois Instances
+# 6-12 (1,040-10,452 cells) it gives the bound and a start near the LP optimum; below, the full search
+# proves the optimum sooner alone (Instances 1-5)
+_CG_MIN_X = 1000
 
 
 def _full_search(built: _Built, shared: _Shared, time_limit: float, workers: int,
@@ -954,6 +974,36 @@ def _complete(built: _Built, shared: _Shared, pairs: Sequence[tuple[int, int]], 
     stats["first_objective"] = int(values[built.obj_index])
     shared.offer(int(values[built.obj_index]), values, "start")
     return values
+
+
+def _solve_people(built: _Built, shared: _Shared, rows: Assignment, free: Iterable[int], time_limit: float,
+                  workers: int, stats: dict[str, Any]) -> None:
+    """Search the roster ``rows`` with only the ``free`` people's cells open (everybody else kept), offering
+    every better roster found. ``rows`` must keep every person's own rules (cover may be anything)."""
+    values = _complete(built, shared, built.hint_pairs(rows), 5.0, {})
+    if values is None or shared.stop.is_set():
+        return
+    free_set = set(free)
+    model = built.cp.clone()
+    proto = model.proto
+    for pi, row in enumerate(built.x):
+        if pi in free_set:
+            continue
+        for d, cell in enumerate(row):
+            for vi in [v.index for v in cell.values()] + [built.w[pi][d].index]:
+                dom = proto.variables[vi].domain
+                dom[0] = values[vi]
+                dom[1] = values[vi]
+    _set_hint(proto, enumerate(values))
+    solver = _params(time_limit, workers)
+    solver.parameters.linearization_level = 2
+    shared.register(solver)
+    try:
+        if not shared.stop.is_set():
+            status = solver.solve(model, _Callback(shared, "dive", built.obj_index))
+            stats["dive_search"] = f"{solver.status_name(status)} {len(free_set)} people"
+    finally:
+        shared.unregister(solver)
 
 
 class _Neighbourhoods:
@@ -1153,6 +1203,27 @@ def _lns(built: _Built, shared: _Shared, deadline: float, seed: int, stats: dict
         stats["lns_wins"] = f"{stats['lns_wins']} | {wins}" if "lns_wins" in stats else wins
 
 
+def _column_generation_phase(model: RosterModel, built: _Built, shared: _Shared, found: list[int],
+                             start: float, time_limit: float, workers: int, stats: dict[str, Any]) -> None:
+    """The master LP by column generation (its bound), a dive that fixes two thirds of the people to the
+    patterns the LP likes best, and a search over the others (see :mod:`core.solver.colgen`)."""
+    from core.solver import colgen
+
+    rows = built.assignment_from_values(found)
+    P = len(model.people)
+    result = colgen.column_generation(
+        model, rows, deadline=start + 0.4 * time_limit, dive_deadline=start + 0.55 * time_limit,
+        workers=workers, shared=shared, leave_free=max(4, P // 3),
+    )
+    stats.update(result.stats)
+    if result.lower_bound is not None:
+        stats["cg_bound"] = result.lower_bound
+    if result.roster is None or shared.stop.is_set():
+        return
+    dive_rows, free = result.roster
+    _solve_people(built, shared, dive_rows, free, start + 0.75 * time_limit - time.monotonic(), workers, stats)
+
+
 def solve(
     model: RosterModel,
     *,
@@ -1166,6 +1237,7 @@ def solve(
     symmetry_breaking: bool = True,
     person_start: bool = True,
     second_lns: bool = True,
+    column_generation: bool | None = None,
 ) -> RosterResult:
     """Solve a roster model within ``time_limit`` seconds on ``workers`` threads.
 
@@ -1173,7 +1245,10 @@ def solve(
     others a full CP-SAT search that also proves the bound (on a large model, with ``second_lns``, only for
     a tenth of the time, at least 5 s: then that thread runs a second neighbourhood search); with one worker the two
     alternate
-    (a third of the time for the full search first). ``hint`` (people x days, shift id or None) replaces the
+    (a third of the time for the full search first). Before that, on a large model (``column_generation``
+    None) or when ``column_generation`` is True, where people are coupled only by soft cover terms:
+    column generation (:mod:`core.solver.colgen`) until 40 % of the time, for the LP bound, then a dive and a
+    search over the people it left free until 75 %. ``hint`` (people x days, shift id or None) replaces the
     start (built person by person when ``person_start``, the model is large and allows it, else greedy).
     ``cancelled`` is polled every 0.1 s; when it returns True the search stops and the best
     roster found so far is returned with ``cancelled=True``. Raises ValidationError for a malformed model.
@@ -1227,6 +1302,15 @@ def solve(
                 found = _first_solution(built, shared, budget, min(workers, 2), hint_pairs, stats)
             if found is not None:
                 hint_pairs = list(enumerate(found))
+        from core.solver import colgen
+
+        use_cg = built.num_x > _CG_MIN_X if column_generation is None else column_generation
+        use_cg = use_cg and lns and colgen.applicable(model) and not built.symmetric_groups
+        if use_cg and found is not None and not shared.stop.is_set():
+            _column_generation_phase(model, built, shared, found, start, time_limit, workers, stats)
+            with shared.lock:
+                if shared.values is not None:
+                    hint_pairs = list(enumerate(shared.values))
         if shared.stop.is_set():
             pass  # cancelled, proven or infeasible during the first roster: nothing more to search
         elif not lns:
