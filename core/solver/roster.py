@@ -387,6 +387,7 @@ class _Built:
                     m.add(expr <= win.max_minutes)
 
         # objective
+        self.under_terms: list[tuple[int, int]] = []  # (weight, variable index) of every under-cover slack
         terms: list[tuple[int, Any]] = []
         const = 0
         upper = 0  # an upper bound of the objective, for the objective variable's domain
@@ -403,6 +404,8 @@ class _Built:
                 over = m.new_int_var(0, max(0, len(vs) - c.optimum), f"over_{c.day}_{c.shift}")
                 m.add(n + under - over == c.optimum)
                 terms.append((c.under_weight, under))
+                if c.under_weight:
+                    self.under_terms.append((c.under_weight, under.index))
                 terms.append((c.over_weight, over))
                 upper += c.under_weight * max(0, c.optimum) + c.over_weight * max(0, len(vs) - c.optimum)
         for r in model.requests:
@@ -977,7 +980,7 @@ def _complete(built: _Built, shared: _Shared, pairs: Sequence[tuple[int, int]], 
 
 
 def _solve_people(built: _Built, shared: _Shared, rows: Assignment, free: Iterable[int], time_limit: float,
-                  workers: int, stats: dict[str, Any]) -> None:
+                  workers: int, stats: dict[str, Any], cover_first: bool = True) -> None:
     """Search the roster ``rows`` with only the ``free`` people's cells open (everybody else kept), offering
     every better roster found. ``rows`` must keep every person's own rules (cover may be anything)."""
     values = _complete(built, shared, built.hint_pairs(rows), 5.0, {})
@@ -995,15 +998,52 @@ def _solve_people(built: _Built, shared: _Shared, rows: Assignment, free: Iterab
                 dom[0] = values[vi]
                 dom[1] = values[vi]
     _set_hint(proto, enumerate(values))
+    end = time.monotonic() + time_limit
+    if cover_first and built.under_terms:
+        # the cover first: the least under-cover alone (the request terms only blur that search), then the
+        # whole objective with no more under-cover than that
+        first = model.clone()
+        first.clear_objective()  # type: ignore[no-untyped-call]
+        obj = first.proto.objective
+        for weight, vi in built.under_terms:
+            obj.vars.append(vi)
+            obj.coeffs.append(weight)
+        status, best = _search(first, shared, built, 0.5 * time_limit, workers)
+        stats["dive_cover_first"] = f"{status} {None if best is None else _under(built, best)}"
+        if best is None or shared.stop.is_set():
+            return
+        proto.clear_solution_hint()
+        _set_hint(proto, enumerate(best))
+        limit = _under(built, best)
+        cap = proto.constraints.add()
+        cap.linear.vars.extend(vi for _w, vi in built.under_terms)
+        cap.linear.coeffs.extend(w for w, _vi in built.under_terms)
+        cap.linear.domain.extend([0, limit])
+    status, _best = _search(model, shared, built, end - time.monotonic(), workers)
+    stats["dive_search"] = f"{status} {len(free_set)} people"
+
+
+def _under(built: _Built, values: Sequence[int]) -> int:
+    return sum(w * values[vi] for w, vi in built.under_terms)
+
+
+def _search(model: Any, shared: _Shared, built: _Built, time_limit: float, workers: int
+            ) -> tuple[str, list[int] | None]:
+    """One CP-SAT search of ``model`` (a copy of built's), offering every roster it finds by its true
+    objective; (status name, the last roster found)."""
     solver = _params(time_limit, workers)
     solver.parameters.linearization_level = 2
+    callback = _Callback(shared, "dive", built.obj_index)
     shared.register(solver)
     try:
-        if not shared.stop.is_set():
-            status = solver.solve(model, _Callback(shared, "dive", built.obj_index))
-            stats["dive_search"] = f"{solver.status_name(status)} {len(free_set)} people"
+        if shared.stop.is_set():
+            return "STOPPED", None
+        status = solver.solve(model, callback)
     finally:
         shared.unregister(solver)
+    if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+        return solver.status_name(status), list(solver.response_proto.solution)
+    return solver.status_name(status), None
 
 
 class _Neighbourhoods:

@@ -102,3 +102,35 @@ def test_large_model_gets_the_pattern_bound() -> None:
     assert r.best_bound is not None and 1280 <= r.best_bound <= 1300
     ev = curtois.evaluate(inst, r.assignment or ())
     assert ev.hard == () and ev.penalty == r.objective
+
+
+def test_search_over_the_free_people_puts_the_cover_first() -> None:
+    from core.solver.roster import _Built, _Shared, _solve_people, _under
+
+    inst = curtois.parse_instance(TINY)
+    model = curtois.to_roster_model(inst)
+    exact = solve(model, time_limit=20, workers=2, column_generation=False)
+    assert exact.status == "optimal"
+    built = _Built(model)
+    start = person_by_person(model, passes=1)
+    assert start is not None
+    found: list[tuple[int, list[int]]] = []
+    shared = _Shared(time.monotonic(), lambda objective, bound, elapsed: None)
+    offer = shared.offer
+
+    def keep(objective: int, values: list[int] | None, source: str) -> bool:
+        if values is not None:
+            found.append((objective, values))
+        return offer(objective, values, source)
+
+    shared.offer = keep  # type: ignore[method-assign]
+    stats: dict[str, object] = {}
+    _solve_people(built, shared, start, range(len(model.people)), 20.0, 2, stats)
+    assert "dive_cover_first" in stats and "dive_search" in stats
+    first_stage = int(str(stats["dive_cover_first"]).split()[1])
+    # the first stage minimises the under-cover alone: the second never gives any of it back
+    assert shared.values is not None and _under(built, shared.values) <= first_stage
+    assert shared.best == exact.objective  # with everybody free the search is exact
+    ev = curtois.evaluate(inst, built.assignment_from_values(shared.values))
+    assert ev.hard == () and ev.penalty == shared.best
+    assert min(o for o, _v in found) == shared.best
