@@ -318,8 +318,9 @@ def dive(model: RosterModel, master: _Master, pricers: Sequence[_Pricer], hints:
          rounds_per_step: int = 2, pricing_seconds: float = 2.0, leave_free: int = 0,
          log: Callable[[str], None] | None = None) -> tuple[Assignment, frozenset[int]] | None:
     """Fix people to patterns one step at a time (each step fixes the people whose LP pattern weighs most),
-    re-pricing the others a few rounds in between, until everybody has a pattern. After ``deadline`` the
-    rest are fixed at once to their heaviest pattern. None if stopped or the LP fails."""
+    re-pricing the others a few rounds in between, until all but ``leave_free`` people have a pattern; after
+    ``deadline`` without re-pricing. Returns the roster (the fixed patterns, and for the people left free
+    their heaviest pattern) and the people left free; None if stopped or the LP fails."""
     P = len(model.people)
     fixed: dict[int, int] = {}
 
@@ -359,8 +360,7 @@ def dive(model: RosterModel, master: _Master, pricers: Sequence[_Pricer], hints:
         if time.monotonic() >= deadline:
             step = ranked
         else:
-            step = [kv for kv in ranked if kv[1][0] > 0.99] or []
-            step = step or ranked[:max(1, (P - len(fixed)) // 8)]
+            step = [kv for kv in ranked if kv[1][0] > 0.99] or ranked[:max(1, (P - len(fixed)) // 8)]
         step = step[:max(1, P - leave_free - len(fixed))]
         for pi, (_val, j) in step:
             fixed[pi] = j
