@@ -57,6 +57,7 @@ import random
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -979,6 +980,29 @@ def _complete(built: _Built, shared: _Shared, pairs: Sequence[tuple[int, int]], 
     return values
 
 
+def _cell_vars(built: _Built) -> list[list[list[int]]]:
+    """[person][day] -> the indices of that cell's shift variables and its worked literal."""
+    return [
+        [[v.index for v in cell.values()] + [built.w[pi][d].index] for d, cell in enumerate(row)]
+        for pi, row in enumerate(built.x)
+    ]
+
+
+def _fix_cells(proto: Any, cell_vars: Sequence[Sequence[Sequence[int]]], values: Sequence[int],
+               open_cells: AbstractSet[tuple[int, int]]) -> None:
+    """Fix, through their domains in ``proto``, the variables of every cell (person, day) outside
+    ``open_cells`` to their ``values``."""
+    for pi, row in enumerate(cell_vars):
+        for d, idxs in enumerate(row):
+            if (pi, d) in open_cells:
+                continue
+            for vi in idxs:
+                dom = proto.variables[vi].domain
+                val = values[vi]
+                dom[0] = val
+                dom[1] = val
+
+
 def _solve_people(built: _Built, shared: _Shared, rows: Assignment, free: Iterable[int], time_limit: float,
                   workers: int, stats: dict[str, Any], cover_first: bool = True) -> None:
     """Search the roster ``rows`` with only the ``free`` people's cells open (everybody else kept), offering
@@ -989,14 +1013,7 @@ def _solve_people(built: _Built, shared: _Shared, rows: Assignment, free: Iterab
     free_set = set(free)
     model = built.cp.clone()
     proto = model.proto
-    for pi, row in enumerate(built.x):
-        if pi in free_set:
-            continue
-        for d, cell in enumerate(row):
-            for vi in [v.index for v in cell.values()] + [built.w[pi][d].index]:
-                dom = proto.variables[vi].domain
-                dom[0] = values[vi]
-                dom[1] = values[vi]
+    _fix_cells(proto, _cell_vars(built), values, {(pi, d) for pi in free_set for d in range(built.model.horizon)})
     _set_hint(proto, enumerate(values))
     end = time.monotonic() + time_limit
     if cover_first and built.under_terms:
@@ -1176,10 +1193,7 @@ def _lns(built: _Built, shared: _Shared, deadline: float, seed: int, stats: dict
     hood = _Neighbourhoods(built, rng, by_gain)
     base = built.cp.clone()
     base.proto.clear_solution_hint()
-    cell_vars: list[list[list[int]]] = [
-        [[v.index for v in cell.values()] + [built.w[pi][d].index] for d, cell in enumerate(row)]
-        for pi, row in enumerate(built.x)
-    ]
+    cell_vars = _cell_vars(built)
     iterations = 0
     det_total = 0.0
     while not shared.stop.is_set():
@@ -1197,15 +1211,7 @@ def _lns(built: _Built, shared: _Shared, deadline: float, seed: int, stats: dict
         cpu0 = time.thread_time()
         sub = base.clone()
         proto = sub.proto
-        for pi, row in enumerate(cell_vars):
-            for d, idxs in enumerate(row):
-                if (pi, d) in free:
-                    continue
-                for vi in idxs:
-                    dom = proto.variables[vi].domain
-                    val = values[vi]
-                    dom[0] = val
-                    dom[1] = val
+        _fix_cells(proto, cell_vars, values, free)
         odom = proto.variables[built.obj_index].domain
         odom[0] = max(odom[0], bound if bound is not None else odom[0])
         odom[1] = best
