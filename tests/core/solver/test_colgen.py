@@ -134,3 +134,46 @@ def test_search_over_the_free_people_puts_the_cover_first() -> None:
     ev = curtois.evaluate(inst, built.assignment_from_values(shared.values))
     assert ev.hard == () and ev.penalty == shared.best
     assert min(o for o, _v in found) == shared.best
+
+
+def test_dive_reprices_the_people_left_free_after_its_last_step(monkeypatch: pytest.MonkeyPatch) -> None:
+    # before: once past its deadline the dive fixed everybody left at once and never priced again, so the
+    # people left free kept patterns priced for a roster that no longer existed (Instance 8: LP 1,301 ->
+    # 1,531 in that last step)
+    inst = curtois.read_instance(bench_file(1))
+    model = curtois.to_roster_model(inst)
+    start = person_by_person(model, passes=1)
+    assert start is not None
+    P = len(model.people)
+    priced: list[frozenset[int]] = []
+    real = colgen._price_round
+
+    def spy(pool, pricers, people, *args):  # type: ignore[no-untyped-def]
+        priced.append(frozenset(people))
+        return real(pool, pricers, people, *args)
+
+    monkeypatch.setattr(colgen, "_price_round", spy)
+    now = time.monotonic()
+    result = colgen.column_generation(model, start, deadline=now + 60, dive_deadline=now, leave_free=2)
+    assert result.converged and result.roster is not None
+    rows, free = result.roster
+    assert len(free) == 2
+    dive_rounds = [people for people in priced if len(people) < P]
+    assert dive_rounds and dive_rounds[-1] == free  # the last pricing was of exactly the people left free
+    ev = curtois.evaluate(inst, rows)
+    assert ev.hard == ()
+
+
+def test_column_generation_goes_on_to_the_far_deadline_while_the_lp_is_not_close() -> None:
+    model = curtois.to_roster_model(curtois.read_instance(bench_file(1)))
+    start = person_by_person(model, passes=1)
+    assert start is not None
+    now = time.monotonic()
+    # the first deadline has passed already: without far_deadline there is no round at all
+    assert colgen.column_generation(model, start, deadline=now).iterations == 0
+    result = colgen.column_generation(model, start, deadline=now, far_deadline=time.monotonic() + 60)
+    assert result.iterations > 0
+    # it went on until the LP was close to its bound, and stopped there, long before the far deadline
+    assert result.close and result.lp_value is not None and result.lower_bound is not None
+    assert result.lp_value - result.lower_bound <= colgen._CLOSE_GAP * result.lp_value + 1
+    assert time.monotonic() < now + 30
