@@ -1252,11 +1252,13 @@ def _lns(built: _Built, shared: _Shared, deadline: float, seed: int, stats: dict
 # the column-generation phase's time, as parts of the limit. The pattern LP until _CG_END; if it is close to
 # converged then (colgen._CLOSE_GAP), the dive until _CLOSE_DIVE_END and the search over the people it left
 # free until _CLOSE_PEOPLE_END; if not, the LP on until _FAR_CG_END, the dive until _DIVE_END and the search
-# until _PEOPLE_END (more time left for the neighbourhood search). Measured at 60 s (4 seeds each):
-# Instance 8 (close at 40 %) with the dive to 55 % and the search to 75 %: 3 of 6 runs within 5 % (a rushed
-# dive's last step fixed five people without re-pricing: LP 1,301 -> 1,531); to 65 % and 85 %: 4 of 4. Ending
-# the LP early at 0.3 % from its bound to dive longer: 1 of 4. Instance 12 (bound < 0 at 40 %) with the LP
-# on to 50 %, the dive to 60 %: 3 of 4, mean 4,176; with 65 % and 85 %: 1 of 4.
+# until _PEOPLE_END (more time left for the neighbourhood search). Measured at 60 s, runs within 5 % of the
+# best known: Instance 8 (close at 40 %) 6 of 12 with these times (4 of 4 in the first set, 1 of 4 in each of
+# the next two), 3 of 6 with session 4's 40/55/75 % and its dive (which, rushed at its deadline, fixed five
+# people at once without re-pricing: LP 1,301 -> 1,531), 1 of 4 when the LP stopped early (0.3 % from its
+# bound) to give the dive more time. Instance 12 (bound < 0 at 40 %) 5 of 12 with these times, 3 of 4 with
+# 40/55/75 %, 1 of 4 with the close times; the LP going on to 50 % gives it a pattern bound (3,545) in half
+# the runs. One 60 s run is a sample: see docs/performance.md.
 _CG_END, _FAR_CG_END, _DIVE_END, _PEOPLE_END = 0.4, 0.5, 0.6, 0.75
 _CLOSE_DIVE_END, _CLOSE_PEOPLE_END = 0.65, 0.85
 
