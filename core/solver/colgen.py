@@ -227,9 +227,11 @@ def column_generation(
         return converged or (lp_value is not None and bound is not None
                              and lp_value - bound <= _CLOSE_GAP * max(1.0, abs(lp_value)))
 
+    last_deadline = deadline if far_deadline is None else max(deadline, far_deadline)
+
     def running() -> bool:
         now = time.monotonic()
-        return now < deadline or (far_deadline is not None and now < far_deadline and not is_close())
+        return now < deadline or (now < last_deadline and not is_close())
 
     lp_value: float | None = None
     bound: float | None = None
@@ -264,7 +266,7 @@ def column_generation(
             else:
                 sep_d = [smoothing * c + (1 - smoothing) * v for c, v in zip(center[0], duals)]
                 sep_m = [smoothing * c + (1 - smoothing) * v for c, v in zip(center[1], mus)]
-            limit = max(0.05, min(pricing_seconds, max(deadline, far_deadline or deadline) - time.monotonic()))
+            limit = max(0.05, min(pricing_seconds, last_deadline - time.monotonic()))
             added, exact, total_rc = _price_round(pool, pricers, range(P), master, sep_d, sep_m, hints, shared,
                                                   limit)
             if stopped():

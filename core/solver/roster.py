@@ -1004,7 +1004,7 @@ def _fix_cells(proto: Any, cell_vars: Sequence[Sequence[Sequence[int]]], values:
 
 
 def _solve_people(built: _Built, shared: _Shared, rows: Assignment, free: Iterable[int], time_limit: float,
-                  workers: int, stats: dict[str, Any], cover_first: bool = True) -> None:
+                  workers: int, stats: dict[str, Any]) -> None:
     """Search the roster ``rows`` with only the ``free`` people's cells open (everybody else kept), offering
     every better roster found. ``rows`` must keep every person's own rules (cover may be anything)."""
     values = _complete(built, shared, built.hint_pairs(rows), 5.0, {})
@@ -1016,7 +1016,7 @@ def _solve_people(built: _Built, shared: _Shared, rows: Assignment, free: Iterab
     _fix_cells(proto, _cell_vars(built), values, {(pi, d) for pi in free_set for d in range(built.model.horizon)})
     _set_hint(proto, enumerate(values))
     end = time.monotonic() + time_limit
-    if cover_first and built.under_terms:
+    if built.under_terms:
         # the cover first: the least under-cover alone (the request terms only blur that search), then the
         # whole objective with no more under-cover than that
         first = model.clone()
