@@ -9,6 +9,7 @@ from dataclasses import replace
 
 import pytest
 from curtois_fixtures import TINY, bench_file
+from ortools.sat.python import cp_model
 
 from core.solver import colgen, curtois
 from core.solver.roster import person_by_person, solve
@@ -134,6 +135,46 @@ def test_search_over_the_free_people_puts_the_cover_first() -> None:
     ev = curtois.evaluate(inst, built.assignment_from_values(shared.values))
     assert ev.hard == () and ev.penalty == shared.best
     assert min(o for o, _v in found) == shared.best
+
+
+def test_cover_windows_reach_the_least_under_cover_and_never_give_any_back() -> None:
+    from core.solver.roster import _Built, _complete, _cover_windows, _params, _Shared, _under
+
+    inst = curtois.read_instance(bench_file(1))
+    model = curtois.to_roster_model(inst)
+    built = _Built(model)
+    least_model = built.cp.clone()
+    least_model.clear_objective()  # type: ignore[no-untyped-call]
+    for weight, vi in built.under_terms:
+        least_model.proto.objective.vars.append(vi)
+        least_model.proto.objective.coeffs.append(weight)
+    solver = _params(30, 2)
+    assert solver.solve(least_model) == cp_model.OPTIMAL
+    least = round(solver.objective_value)
+    start = person_by_person(model, passes=1)
+    assert start is not None
+    shared = _Shared(time.monotonic(), lambda objective, bound, elapsed: None)
+    values = _complete(built, shared, built.hint_pairs(start), 5.0, {})
+    assert values is not None and _under(built, values) > least  # the start is short of cover
+    shared.best = shared.values = None
+    offered: list[tuple[int, list[int]]] = []
+    offer = shared.offer
+
+    def keep(objective: int, values: list[int] | None, source: str) -> bool:
+        assert values is not None and source == "cover"
+        offered.append((objective, values))
+        return offer(objective, values, source)
+
+    shared.offer = keep  # type: ignore[method-assign]
+    stats: dict[str, object] = {}
+    result = _cover_windows(built, shared, values, 10.0, 2, 0, stats)
+    assert _under(built, result) == least
+    assert str(stats["cover_windows"]).startswith(f"{least} after ")
+    unders = [_under(built, v) for _o, v in offered]
+    assert offered and unders == sorted(unders, reverse=True) and unders[-1] == least
+    for objective, v in offered:  # every roster offered keeps every rule and is scored right
+        ev = curtois.evaluate(inst, built.assignment_from_values(v))
+        assert ev.hard == () and ev.penalty == objective
 
 
 def test_dive_reprices_the_people_left_free_after_its_last_step(monkeypatch: pytest.MonkeyPatch) -> None:
