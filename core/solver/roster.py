@@ -389,7 +389,7 @@ class _Built:
 
         # objective
         self.under_terms: list[tuple[int, int]] = []  # (weight, variable index) of every under-cover slack
-        self.under_cells: list[tuple[int, int]] = []  # the (day, shift index) of each of them
+        self.under_days: list[int] = []  # the day of each of them
         terms: list[tuple[int, Any]] = []
         const = 0
         upper = 0  # an upper bound of the objective, for the objective variable's domain
@@ -408,7 +408,7 @@ class _Built:
                 terms.append((c.under_weight, under))
                 if c.under_weight:
                     self.under_terms.append((c.under_weight, under.index))
-                    self.under_cells.append((c.day, i))
+                    self.under_days.append(c.day)
                 terms.append((c.over_weight, over))
                 upper += c.under_weight * max(0, c.optimum) + c.over_weight * max(0, len(vs) - c.optimum)
         for r in model.requests:
@@ -1054,10 +1054,11 @@ def _solve_people(built: _Built, shared: _Shared, rows: Assignment, free: Iterab
 
 
 # parts of the search over the people the dive left free: the least under-cover over their cells, then over
-# windows of days around the shifts still short (the cells of everybody able to work them), then the rest:
-# the whole objective over the free people's cells
+# windows of days around the shifts still short (everybody's cells), then the rest: the whole objective over
+# the free people's cells
 _COVER_FIRST, _COVER_WINDOWS = 0.25, 0.5
-_WINDOW_CELLS = 240  # person-days in the first window; its length grows while its searches end quickly
+_WINDOW_CELLS = 240  # person-days in the first window (8 days of 30 people); it grows while its searches end
+# quickly, shrinks when they do not
 _WINDOW_DTIME = 0.3  # deterministic-time limit of one window's search
 
 
@@ -1069,21 +1070,21 @@ class _WindowState:
     version: int = 0  # raised at every replacement: a window solved from an older roster is dropped
     length: float = 8.0  # days
     tries: int = 0
-    better: int = 0
+    better: list[int] = field(default_factory=list)  # the windows (by count of tries) that lowered it
 
 
 def _cover_windows(built: _Built, shared: _Shared, values: list[int], time_limit: float, workers: int,
                    seed: int, stats: dict[str, Any]) -> list[int]:
-    """Lower the under-cover of the roster ``values`` by re-solving, under-cover alone, the cells of
-    everybody able to work a shift still short over a window of days around it; one window per thread
-    (``workers`` threads) until ``time_limit``. A roster with no more under-cover than the current one
-    replaces it (so the search drifts across plateaus) and is offered (kept if its whole objective is
-    better). Returns the last roster.
+    """Lower the under-cover of the roster ``values`` by re-solving, under-cover alone, everybody's cells
+    over a window of days around a shift still short; one window per thread (``workers`` threads) until
+    ``time_limit``. A roster with no more under-cover than the current one replaces it (so the search
+    drifts across plateaus) and is offered (kept if its whole objective is better). Returns the last roster.
 
-    Measured on Instance 8 from four cached dives, after the cover-first search over the ten people left
-    free (13-14 shifts short): windows (a 0.3 deterministic-second limit each) found 12 short in 4 of 4
-    within 8 s, 2 of 4 within 4 s; searches over sets of people (the dive's ten for 30 s, or ten more with
-    them, or fifteen at random) mostly stayed at 13-14.
+    Measured on Instance 8 from eight cached dives, after 3.5 s of the cover-first search over the ten
+    people left free (12-14 shifts short): 10 s of windows (0.3 deterministic seconds each) ended at 12
+    short in 6 of 8 (3 of 8 when only the people able to work the short shift were freed), where searches
+    over sets of people (the dive's ten for 30 s, ten more with them, or fifteen at random) mostly stayed
+    at 13-14.
     """
     H, P = built.model.horizon, len(built.model.people)
     base = built.cp.clone()
@@ -1094,12 +1095,9 @@ def _cover_windows(built: _Built, shared: _Shared, values: list[int], time_limit
         obj.vars.append(vi)
         obj.coeffs.append(weight)
     cell_vars = _cell_vars(built)
-    short_cells = [(d, i, vi) for (d, i), (_w, vi) in zip(built.under_cells, built.under_terms)]
-    able = {i: [pi for pi in range(P) if any(i in built.x[pi][d] for d in range(H))] for _d, i, _v in short_cells}
+    short_days = [(d, vi) for d, (_w, vi) in zip(built.under_days, built.under_terms)]
     lock = threading.Lock()
-    # the first window: about _WINDOW_CELLS person-days of the people able to work the shift
-    people = sum(len(v) for v in able.values()) / max(1, len(able))
-    state = _WindowState(values, _under(built, values), length=max(2.0, min(H, _WINDOW_CELLS / max(1.0, people))))
+    state = _WindowState(values, _under(built, values), length=max(2.0, min(H, _WINDOW_CELLS / P)))
     end = time.monotonic() + time_limit
 
     def loop(thread_seed: int) -> None:
@@ -1109,13 +1107,13 @@ def _cover_windows(built: _Built, shared: _Shared, values: list[int], time_limit
                 current, under, version = state.values, state.under, state.version
                 length = max(2, min(H, round(state.length)))
                 tries = state.tries
-            short = [(d, i) for d, i, vi in short_cells if current[vi] > 0]
+            short = [d for d, vi in short_days if current[vi] > 0]
             if not short:
                 return
-            day, shift = rng.choice(short)
+            day = rng.choice(short)
             d0 = max(0, min(H - length, day - rng.randrange(length)))
             sub = base.clone()
-            _fix_cells(sub.proto, cell_vars, current, {(pi, d) for pi in able[shift] for d in range(d0, d0 + length)})
+            _fix_cells(sub.proto, cell_vars, current, {(pi, d) for pi in range(P) for d in range(d0, d0 + length)})
             _set_hint(sub.proto, enumerate(current))
             cap = sub.proto.constraints.add()  # no worse than now: the search looks for better or equal only
             cap.linear.vars.extend(vi for _w, vi in built.under_terms)
@@ -1138,7 +1136,8 @@ def _cover_windows(built: _Built, shared: _Shared, values: list[int], time_limit
                 new_under = _under(built, new)
                 if new_under > state.under:
                     continue
-                state.better += new_under < state.under
+                if new_under < state.under:
+                    state.better.append(state.tries)
                 state.values, state.under, state.version = new, new_under, version + 1
             shared.offer(int(new[built.obj_index]), new, "cover")
 
@@ -1149,7 +1148,7 @@ def _cover_windows(built: _Built, shared: _Shared, values: list[int], time_limit
     loop(seed)
     for t in threads:
         t.join()
-    stats["cover_windows"] = f"{state.under} after {state.tries} windows ({state.better} better), " \
+    stats["cover_windows"] = f"{state.under} after {state.tries} windows (better at {state.better}), " \
                              f"{round(state.length)} days"
     return state.values
 
