@@ -1059,6 +1059,7 @@ def _solve_people(built: _Built, shared: _Shared, rows: Assignment, free: Iterab
 _COVER_FIRST, _COVER_WINDOWS = 0.25, 0.5
 _WINDOW_CELLS = 240  # person-days in the first window (8 days of 30 people); it grows while its searches end
 # quickly, shrinks when they do not
+_WINDOW_PATIENCE = 16  # windows in a row that lower nothing, after which the windows stop
 _WINDOW_DTIME = 0.3  # deterministic-time limit of one window's search
 
 
@@ -1071,6 +1072,7 @@ class _WindowState:
     length: float = 8.0  # days
     tries: int = 0
     better: list[int] = field(default_factory=list)  # the windows (by count of tries) that lowered it
+    kept: list[int] = field(default_factory=list)  # the best by (under-cover, whole objective): returned
 
 
 def _cover_windows(built: _Built, shared: _Shared, values: list[int], time_limit: float, workers: int,
@@ -1088,8 +1090,8 @@ def _cover_windows(built: _Built, shared: _Shared, values: list[int], time_limit
     """
     H, P = built.model.horizon, len(built.model.people)
     base = built.cp.clone()
-    base.clear_objective()  # type: ignore[no-untyped-call]
     base.proto.clear_solution_hint()
+    base.clear_objective()  # type: ignore[no-untyped-call]
     obj = base.proto.objective
     for weight, vi in built.under_terms:
         obj.vars.append(vi)
@@ -1097,13 +1099,15 @@ def _cover_windows(built: _Built, shared: _Shared, values: list[int], time_limit
     cell_vars = _cell_vars(built)
     short_days = [(d, vi) for d, (_w, vi) in zip(built.under_days, built.under_terms)]
     lock = threading.Lock()
-    state = _WindowState(values, _under(built, values), length=max(2.0, min(H, _WINDOW_CELLS / P)))
+    state = _WindowState(values, _under(built, values), length=max(2.0, min(H, _WINDOW_CELLS / P)), kept=values)
     end = time.monotonic() + time_limit
 
     def loop(thread_seed: int) -> None:
         rng = random.Random(thread_seed)
         while not shared.stop.is_set() and time.monotonic() < end - 0.05:
             with lock:
+                if state.tries - (state.better[-1] if state.better else 0) >= _WINDOW_PATIENCE:
+                    return  # stuck: the time is the search's after this
                 current, under, version = state.values, state.under, state.version
                 length = max(2, min(H, round(state.length)))
                 tries = state.tries
@@ -1138,6 +1142,9 @@ def _cover_windows(built: _Built, shared: _Shared, values: list[int], time_limit
                     continue
                 if new_under < state.under:
                     state.better.append(state.tries)
+                    state.kept = new
+                elif new[built.obj_index] < state.kept[built.obj_index]:
+                    state.kept = new
                 state.values, state.under, state.version = new, new_under, version + 1
             shared.offer(int(new[built.obj_index]), new, "cover")
 
@@ -1150,7 +1157,7 @@ def _cover_windows(built: _Built, shared: _Shared, values: list[int], time_limit
         t.join()
     stats["cover_windows"] = f"{state.under} after {state.tries} windows (better at {state.better}), " \
                              f"{round(state.length)} days"
-    return state.values
+    return state.kept
 
 
 def _under(built: _Built, values: Sequence[int]) -> int:
