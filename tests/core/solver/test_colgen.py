@@ -177,6 +177,27 @@ def test_cover_windows_reach_the_least_under_cover_and_never_give_any_back() -> 
         assert ev.hard == () and ev.penalty == objective
 
 
+def test_cover_windows_stop_when_stuck_and_keep_the_better_roster() -> None:
+    from core.solver.roster import _WINDOW_PATIENCE, _Built, _complete, _cover_windows, _Shared, _under
+
+    inst = curtois.read_instance(bench_file(1))
+    model = curtois.to_roster_model(inst)
+    exact = solve(model, time_limit=30, workers=2, column_generation=False)
+    assert exact.status == "optimal" and exact.assignment is not None
+    built = _Built(model)
+    shared = _Shared(time.monotonic(), lambda objective, bound, elapsed: None)
+    values = _complete(built, shared, built.hint_pairs(exact.assignment), 5.0, {})
+    assert values is not None and values[built.obj_index] == exact.objective
+    stats: dict[str, object] = {}
+    # the optimum has the least under-cover and nothing better: every window lowers nothing, and after
+    # _WINDOW_PATIENCE of them (one more at most, the other thread's) the windows stop, long before 600 s
+    result = _cover_windows(built, shared, values, 600.0, 2, 0, stats)
+    tries = int(str(stats["cover_windows"]).split(" after ")[1].split()[0])
+    assert _WINDOW_PATIENCE <= tries <= _WINDOW_PATIENCE + 1
+    # the windows drift across rosters as short as this one, but give back the best of them
+    assert _under(built, result) == _under(built, values) and result[built.obj_index] == exact.objective
+
+
 def test_dive_reprices_the_people_left_free_after_its_last_step(monkeypatch: pytest.MonkeyPatch) -> None:
     # before: once past its deadline the dive fixed everybody left at once and never priced again, so the
     # people left free kept patterns priced for a roster that no longer existed (Instance 8: LP 1,301 ->
