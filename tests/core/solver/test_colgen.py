@@ -239,3 +239,34 @@ def test_column_generation_goes_on_to_the_far_deadline_while_the_lp_is_not_close
     assert result.close and result.lp_value is not None and result.lower_bound is not None
     assert result.lp_value - result.lower_bound <= colgen._CLOSE_GAP * result.lp_value + 1
     assert time.monotonic() < now + 30
+
+
+@pytest.mark.parametrize("close", [True, False])
+def test_the_under_cover_windows_follow_only_a_dive_from_a_close_lp(monkeypatch: pytest.MonkeyPatch,
+                                                                     close: bool) -> None:
+    from core.solver import roster
+
+    model = curtois.to_roster_model(curtois.parse_instance(TINY))
+    start = person_by_person(model, passes=1)
+    assert start is not None
+    built = roster._Built(model)
+    shared = roster._Shared(time.monotonic(), lambda objective, bound, elapsed: None)
+    found = roster._complete(built, shared, built.hint_pairs(start), 5.0, {})
+    assert found is not None
+
+    def fake_cg(*_args: object, **_kwargs: object) -> colgen.ColumnGenerationResult:
+        return colgen.ColumnGenerationResult(lp_value=1.0, lower_bound=0, converged=False, iterations=1,
+                                             columns=1, roster=(start, frozenset({0})), close=close)
+
+    windows_run: list[float] = []
+
+    def spy(_built: object, _shared: object, values: list[int], time_limit: float, *_rest: object) -> list[int]:
+        windows_run.append(time_limit)
+        return values
+
+    monkeypatch.setattr(colgen, "column_generation", fake_cg)
+    monkeypatch.setattr(roster, "_cover_windows", spy)
+    stats: dict[str, object] = {}
+    roster._column_generation_phase(model, built, shared, found, time.monotonic(), 10.0, 2, stats)
+    assert stats["cg_close"] is close and "dive_search" in stats
+    assert len(windows_run) == (1 if close else 0)
