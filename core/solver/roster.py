@@ -1384,7 +1384,7 @@ def _lns(built: _Built, shared: _Shared, deadline: float, seed: int, stats: dict
 # 40/55/75 %, 1 of 4 with the close times; the LP going on to 50 % gives it a pattern bound (3,545) in half
 # the runs. One 60 s run is a sample: see docs/performance.md. (Those figures are session 5's, before the
 # under-cover windows; the close search then ended at 85 %. With the windows it ends at 90 %, which gives
-# them time: Instance 8 within 5 % in 12 of 17 runs, see docs/performance.md.)
+# them time: Instance 8 within 5 % in 13 of 19 runs, see docs/performance.md.)
 _CG_END, _FAR_CG_END, _DIVE_END, _PEOPLE_END = 0.4, 0.5, 0.6, 0.75
 _CLOSE_DIVE_END, _CLOSE_PEOPLE_END = 0.65, 0.9
 
@@ -1412,7 +1412,7 @@ def _column_generation_phase(model: RosterModel, built: _Built, shared: _Shared,
     stats["cg_close"] = result.close
     end = _CLOSE_PEOPLE_END if result.close else _PEOPLE_END
     # the windows only after a dive from a close LP: there a few shifts are short of a near-optimal roster
-    # (Instance 8 within 5 % in 12 of 17 runs with them, 6 of 12 without); after a dive from an LP far from
+    # (Instance 8 within 5 % in 13 of 19 runs with them, 6 of 12 without); after a dive from an LP far from
     # its bound (Instance 12) the neighbourhood search did better with the time (5 of 12 within 5 % without
     # the windows, 3 of 14 with them)
     _solve_people(built, shared, dive_rows, free, start + end * time_limit - time.monotonic(), workers, stats,
