@@ -1030,11 +1030,7 @@ def _solve_people(built: _Built, shared: _Shared, rows: Assignment, free: Iterab
         # the cover first: the least under-cover alone (the request terms only blur that search), then the
         # whole objective with no more under-cover than that
         first = fixed(values)
-        first.clear_objective()  # type: ignore[no-untyped-call]
-        obj = first.proto.objective
-        for weight, vi in built.under_terms:
-            obj.vars.append(vi)
-            obj.coeffs.append(weight)
+        _under_objective(built, first)
         part = _COVER_FIRST if windows else _COVER_FIRST_ALONE
         status, best = _search(first, shared, built, part * time_limit, workers)
         stats["dive_cover_first"] = f"{status} {None if best is None else _under(built, best)}"
@@ -1046,10 +1042,7 @@ def _solve_people(built: _Built, shared: _Shared, rows: Assignment, free: Iterab
         if shared.stop.is_set():
             return
         model = fixed(values)
-        cap = model.proto.constraints.add()
-        cap.linear.vars.extend(vi for _w, vi in built.under_terms)
-        cap.linear.coeffs.extend(w for w, _vi in built.under_terms)
-        cap.linear.domain.extend([0, _under(built, values)])
+        _cap_under(built, model, _under(built, values))
     else:
         model = fixed(values)
     status, _best = _search(model, shared, built, end - time.monotonic(), workers)
@@ -1070,13 +1063,13 @@ _WINDOW_DTIME = 0.3  # deterministic-time limit of one window's search
 @dataclass
 class _WindowState:
     """The roster that _cover_windows's threads share."""
-    values: list[int]
-    under: int
+    values: list[int]  # the roster the windows start from (it drifts across rosters as short)
+    under: int  # its under-cover
+    length: float  # of the next window, days
+    kept: list[int]  # the best by (under-cover, whole objective): returned
     version: int = 0  # raised at every replacement: a window solved from an older roster is dropped
-    length: float = 8.0  # days
     tries: int = 0
     better: list[int] = field(default_factory=list)  # the windows (by count of tries) that lowered it
-    kept: list[int] = field(default_factory=list)  # the best by (under-cover, whole objective): returned
 
 
 def _cover_windows(built: _Built, shared: _Shared, values: list[int], time_limit: float, workers: int,
@@ -1095,15 +1088,11 @@ def _cover_windows(built: _Built, shared: _Shared, values: list[int], time_limit
     H, P = built.model.horizon, len(built.model.people)
     base = built.cp.clone()
     base.proto.clear_solution_hint()
-    base.clear_objective()  # type: ignore[no-untyped-call]
-    obj = base.proto.objective
-    for weight, vi in built.under_terms:
-        obj.vars.append(vi)
-        obj.coeffs.append(weight)
+    _under_objective(built, base)
     cell_vars = _cell_vars(built)
     short_days = [(d, vi) for d, (_w, vi) in zip(built.under_days, built.under_terms)]
     lock = threading.Lock()
-    state = _WindowState(values, _under(built, values), length=max(2.0, min(H, _WINDOW_CELLS / P)), kept=values)
+    state = _WindowState(values, _under(built, values), max(2.0, min(H, _WINDOW_CELLS / P)), values)
     end = time.monotonic() + time_limit
 
     def loop(thread_seed: int) -> None:
@@ -1123,10 +1112,7 @@ def _cover_windows(built: _Built, shared: _Shared, values: list[int], time_limit
             sub = base.clone()
             _fix_cells(sub.proto, cell_vars, current, {(pi, d) for pi in range(P) for d in range(d0, d0 + length)})
             _set_hint(sub.proto, enumerate(current))
-            cap = sub.proto.constraints.add()  # no worse than now: the search looks for better or equal only
-            cap.linear.vars.extend(vi for _w, vi in built.under_terms)
-            cap.linear.coeffs.extend(w for w, _vi in built.under_terms)
-            cap.linear.domain.extend([0, under])
+            _cap_under(built, sub, under)  # no worse than now: the search looks for better or equal only
             solver = _params(end - time.monotonic(), 1, seed=thread_seed + tries)
             solver.parameters.max_deterministic_time = _WINDOW_DTIME
             solver.parameters.linearization_level = 2
@@ -1166,6 +1152,23 @@ def _cover_windows(built: _Built, shared: _Shared, values: list[int], time_limit
 
 def _under(built: _Built, values: Sequence[int]) -> int:
     return sum(w * values[vi] for w, vi in built.under_terms)
+
+
+def _under_objective(built: _Built, model: Any) -> None:
+    """Make the under-cover alone ``model``'s objective (a copy of built's)."""
+    model.clear_objective()
+    obj = model.proto.objective
+    for weight, vi in built.under_terms:
+        obj.vars.append(vi)
+        obj.coeffs.append(weight)
+
+
+def _cap_under(built: _Built, model: Any, limit: int) -> None:
+    """Allow ``model`` (a copy of built's) no more under-cover than ``limit``."""
+    cap = model.proto.constraints.add()
+    cap.linear.vars.extend(vi for _w, vi in built.under_terms)
+    cap.linear.coeffs.extend(w for w, _vi in built.under_terms)
+    cap.linear.domain.extend([0, limit])
 
 
 def _search(model: Any, shared: _Shared, built: _Built, time_limit: float, workers: int

@@ -138,16 +138,21 @@ def test_search_over_the_free_people_puts_the_cover_first() -> None:
 
 
 def test_cover_windows_reach_the_least_under_cover_and_never_give_any_back() -> None:
-    from core.solver.roster import _Built, _complete, _cover_windows, _params, _Shared, _under
+    from core.solver.roster import (
+        _Built,
+        _complete,
+        _cover_windows,
+        _params,
+        _Shared,
+        _under,
+        _under_objective,
+    )
 
     inst = curtois.read_instance(bench_file(1))
     model = curtois.to_roster_model(inst)
     built = _Built(model)
     least_model = built.cp.clone()
-    least_model.clear_objective()  # type: ignore[no-untyped-call]
-    for weight, vi in built.under_terms:
-        least_model.proto.objective.vars.append(vi)
-        least_model.proto.objective.coeffs.append(weight)
+    _under_objective(built, least_model)
     solver = _params(30, 2)
     assert solver.solve(least_model) == cp_model.OPTIMAL
     least = round(solver.objective_value)
