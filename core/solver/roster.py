@@ -390,6 +390,7 @@ class _Built:
         # objective
         self.under_terms: list[tuple[int, int]] = []  # (weight, variable index) of every under-cover slack
         self.under_days: list[int] = []  # the day of each of them
+        self.under_shifts: list[int] = []  # and its shift (index into shift_ids)
         terms: list[tuple[int, Any]] = []
         const = 0
         upper = 0  # an upper bound of the objective, for the objective variable's domain
@@ -409,6 +410,7 @@ class _Built:
                 if c.under_weight:
                     self.under_terms.append((c.under_weight, under.index))
                     self.under_days.append(c.day)
+                    self.under_shifts.append(i)
                 terms.append((c.over_weight, over))
                 upper += c.under_weight * max(0, c.optimum) + c.over_weight * max(0, len(vs) - c.optimum)
         for r in model.requests:
@@ -1070,27 +1072,34 @@ class _WindowState:
     version: int = 0  # raised at every replacement: a window solved from an older roster is dropped
     tries: int = 0
     better: list[int] = field(default_factory=list)  # the windows (by count of tries) that lowered it
+    paired: bool = False  # windows of two half-length runs of days (one around a short shift, one anywhere)
+    switched: int = 0  # tries at the last switch between single and paired windows
 
 
 def _cover_windows(built: _Built, shared: _Shared, values: list[int], time_limit: float, workers: int,
                    seed: int, stats: dict[str, Any]) -> list[int]:
     """Lower the under-cover of the roster ``values`` by re-solving, under-cover alone, everybody's cells
     over a window of days around a shift still short; one window per thread (``workers`` threads) until
-    ``time_limit``, or until _WINDOW_PATIENCE windows in a row lower nothing. A roster with no more
-    under-cover than the current one replaces it (so the search drifts across plateaus) and is offered.
+    ``time_limit``. A roster with no more under-cover than the current one replaces it (so the search
+    drifts across plateaus) and is offered. Only shifts short by more than their floor (:func:`_short_floor`)
+    are aimed at: no window can cover the rest, and when none is left the windows stop. After
+    _WINDOW_PATIENCE windows in a row that lower nothing the windows switch to pairs of half windows (one
+    around a short shift, one anywhere: work can move between them), and back while a switch pays; when
+    a run of windows ends without lowering anything, after the first, they stop.
     Returns the roster with the least under-cover seen and, among those, the best whole objective.
 
     Measured on Instance 8 from eight cached dives, after 3.5 s of the cover-first search over the ten
-    people left free (12-14 shifts short): 10 s of windows (0.3 deterministic seconds each) ended at 12
-    short in 6 of 8 (3 of 8 when only the people able to work the short shift were freed); searches over
-    sets of people did worse (the dive's ten alone for 10 s: 3 of 8; with ten more at random: 5 of 15).
+    people left free (12-14 shifts short), 10 s of windows ended at 12 short (its floor) in 13 of 16 runs
+    (two seeds), and in 11 of 16 with single windows aimed at every short shift (session 6's); freeing
+    sets of people over the whole horizon instead of the pairs found nothing more in four stuck cases.
     """
     H, P = built.model.horizon, len(built.model.people)
     base = built.cp.clone()
     base.proto.clear_solution_hint()
     _under_objective(built, base)
     cell_vars = _cell_vars(built)
-    short_days = [(d, vi) for d, (_w, vi) in zip(built.under_days, built.under_terms)]
+    short_cells = list(zip(built.under_days, built.under_shifts, (vi for _w, vi in built.under_terms)))
+    floor = _short_floor(built)
     lock = threading.Lock()
     state = _WindowState(values, _under(built, values), max(2.0, min(H, _WINDOW_CELLS / P)), values)
     end = time.monotonic() + time_limit
@@ -1099,18 +1108,34 @@ def _cover_windows(built: _Built, shared: _Shared, values: list[int], time_limit
         rng = random.Random(thread_seed)
         while not shared.stop.is_set() and time.monotonic() < end - 0.05:
             with lock:
-                if state.tries - (state.better[-1] if state.better else 0) >= _WINDOW_PATIENCE:
-                    return  # stuck: the time is the search's after this
+                if state.tries - max(state.better[-1] if state.better else 0, state.switched) >= _WINDOW_PATIENCE:
+                    first = state.switched == 0 and not state.paired
+                    if not first and not (state.better and state.better[-1] > state.switched):
+                        return  # stuck: the time is the search's after this
+                    state.paired = not state.paired
+                    state.switched = state.tries
                 current, under, version = state.values, state.under, state.version
                 length = max(2, min(H, round(state.length)))
+                paired = state.paired
                 tries = state.tries
-            short = [d for d, vi in short_days if current[vi] > 0]
+            short_by = dict.fromkeys(floor, 0)
+            for _d, i, vi in short_cells:
+                short_by[i] += current[vi]
+            short = [d for d, i, vi in short_cells if current[vi] > 0 and short_by[i] > floor[i]]
             if not short:
-                return
+                return  # nothing left that a window could cover
             day = rng.choice(short)
-            d0 = max(0, min(H - length, day - rng.randrange(length)))
+            if paired:
+                half = max(1, length // 2)
+                d0 = max(0, min(H - half, day - rng.randrange(half)))
+                d1 = rng.randrange(0, H - half + 1)
+                days = set(range(d0, d0 + half)) | set(range(d1, d1 + half))
+            else:
+                d0 = max(0, min(H - length, day - rng.randrange(length)))
+                days = set(range(d0, d0 + length))
+            cells = {(pi, d) for pi in range(P) for d in days}
             sub = base.clone()
-            _fix_cells(sub.proto, cell_vars, current, {(pi, d) for pi in range(P) for d in range(d0, d0 + length)})
+            _fix_cells(sub.proto, cell_vars, current, cells)
             _set_hint(sub.proto, enumerate(current))
             _cap_under(built, sub, under)  # no worse than now: the search looks for better or equal only
             solver = _params(end - time.monotonic(), 1, seed=thread_seed + tries)
@@ -1121,7 +1146,9 @@ def _cover_windows(built: _Built, shared: _Shared, values: list[int], time_limit
             new = list(solver.response_proto.solution) if status in (cp_model.OPTIMAL, cp_model.FEASIBLE) else None
             with lock:
                 state.tries += 1
-                if status == cp_model.OPTIMAL and quick:
+                if paired:
+                    pass  # the length is the single windows' own
+                elif status == cp_model.OPTIMAL and quick:
                     state.length = min(float(H), state.length + 0.5)
                 elif status not in (cp_model.OPTIMAL, cp_model.INFEASIBLE):
                     state.length = max(2.0, state.length - 1.0)
@@ -1146,8 +1173,30 @@ def _cover_windows(built: _Built, shared: _Shared, values: list[int], time_limit
     for t in threads:
         t.join()
     stats["cover_windows"] = f"{state.under} after {state.tries} windows (better at {state.better}), " \
-                             f"{round(state.length)} days"
+                             f"{round(state.length)} days, switched at {state.switched}"
     return state.kept
+
+
+def _short_floor(built: _Built) -> dict[int, int]:
+    """For each shift (index) with under-cover terms, a lower bound of the shifts short over the horizon:
+    its requirement summed over the days less what everybody could work of it (each person's days able to
+    work it, capped by their maximum of it). On Instance 8 the nights' floor is 12: everybody's night
+    maximums add up to 74 against 86 required."""
+    model, H = built.model, built.model.horizon
+    required: dict[tuple[int, str], int] = {}
+    for c in model.cover:
+        if c.under_weight and c.optimum:
+            required[(c.day, c.shift)] = max(required.get((c.day, c.shift), 0), c.optimum)
+    floor = {}
+    for i in set(built.under_shifts):
+        sid = built.shift_ids[i]
+        need = sum(n for (_d, s), n in required.items() if s == sid)
+        supply = 0
+        for pi, person in enumerate(model.people):
+            days = sum(1 for d in range(H) if i in built.x[pi][d])
+            supply += min(days, person.max_shifts.get(sid, days))
+        floor[i] = max(0, need - supply)
+    return floor
 
 
 def _under(built: _Built, values: Sequence[int]) -> int:

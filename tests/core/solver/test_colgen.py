@@ -182,7 +182,8 @@ def test_cover_windows_reach_the_least_under_cover_and_never_give_any_back() -> 
         assert ev.hard == () and ev.penalty == objective
 
 
-def test_cover_windows_stop_when_stuck_and_keep_the_better_roster() -> None:
+def test_cover_windows_stop_when_stuck_and_keep_the_better_roster(monkeypatch: pytest.MonkeyPatch) -> None:
+    from core.solver import roster
     from core.solver.roster import _WINDOW_PATIENCE, _Built, _complete, _cover_windows, _Shared, _under
 
     inst = curtois.read_instance(bench_file(1))
@@ -194,13 +195,99 @@ def test_cover_windows_stop_when_stuck_and_keep_the_better_roster() -> None:
     values = _complete(built, shared, built.hint_pairs(exact.assignment), 5.0, {})
     assert values is not None and values[built.obj_index] == exact.objective
     stats: dict[str, object] = {}
-    # the optimum has the least under-cover and nothing better: every window lowers nothing, and after
-    # _WINDOW_PATIENCE of them (one more at most, the other thread's) the windows stop, long before 600 s
+    freed: list[set[int]] = []  # the days of each window
+    real_fix = roster._fix_cells
+
+    def spy(proto, cell_vars, values, free):  # type: ignore[no-untyped-def]
+        freed.append({d for _pi, d in free})
+        return real_fix(proto, cell_vars, values, free)
+
+    monkeypatch.setattr(roster, "_fix_cells", spy)
+    # the optimum has the least under-cover and nothing better: every window lowers nothing. After
+    # _WINDOW_PATIENCE single windows they switch to pairs of half windows, and after _WINDOW_PATIENCE
+    # of those (one more at most, the other thread's) they stop, long before 600 s
     result = _cover_windows(built, shared, values, 600.0, 2, 0, stats)
     tries = int(str(stats["cover_windows"]).split(" after ")[1].split()[0])
-    assert _WINDOW_PATIENCE <= tries <= _WINDOW_PATIENCE + 1
+    assert 2 * _WINDOW_PATIENCE <= tries <= 2 * _WINDOW_PATIENCE + 1 and len(freed) == tries
+    switched = int(str(stats["cover_windows"]).split("switched at ")[1])
+    assert _WINDOW_PATIENCE <= switched <= _WINDOW_PATIENCE + 1
+
+    def runs(days: set[int]) -> int:
+        return sum(1 for d in days if d - 1 not in days)
+
+    short_days = {d for d, (_w, vi) in zip(built.under_days, built.under_terms) if values[vi]}
+    assert all(runs(days) == 1 and days & short_days for days in freed[:_WINDOW_PATIENCE])
+    # (Instance 1 has 14 days and 8 people: its single windows are the whole horizon, the pairs two runs of
+    # 7 days that may touch)
+    pairs = freed[_WINDOW_PATIENCE + 1:]  # (the window at the switch may be either)
+    assert all(runs(days) <= 2 and len(days) <= len(freed[0]) for days in pairs)
+    assert any(runs(days) == 2 or len(days) < len(freed[0]) for days in pairs)
     # the windows drift across rosters as short as this one, but give back the best of them
     assert _under(built, result) == _under(built, values) and result[built.obj_index] == exact.objective
+
+
+def test_short_floor_is_what_nobody_can_work() -> None:
+    from core.solver.roster import CoverRequirement, Person, RosterModel, ShiftType, _Built, _short_floor
+
+    shifts = (ShiftType("D", 480), ShiftType("N", 600))
+    # nights: 4 wanted, A may work at most 1, B at most 3 but not on day 3, C none; days: 2 wanted, plenty
+    people = (Person("A", max_shifts={"N": 1}), Person("B", max_shifts={"N": 3}, unavailable=frozenset({3})),
+              Person("C", eligible=frozenset({"D"})))
+    cover = [CoverRequirement(d, "N", optimum=1, under_weight=100) for d in range(4)]
+    cover += [CoverRequirement(0, "D", optimum=2, under_weight=100)]
+    built = _Built(RosterModel(4, shifts, people, tuple(cover)))
+    floor = {built.shift_ids[i]: n for i, n in _short_floor(built).items()}
+    assert floor == {"N": 0, "D": 0}  # A 1 + B 3 (days 0-2 only: 3) cover the 4 nights
+    built = _Built(RosterModel(4, shifts, people[1:], tuple(cover)))
+    assert {built.shift_ids[i]: n for i, n in _short_floor(built).items()} == {"N": 1, "D": 0}
+    # Instance 8: everybody's night maximums add up to 74 against 86 nights wanted
+    built = _Built(curtois.to_roster_model(curtois.read_instance(bench_file(8))))
+    assert {built.shift_ids[i]: n for i, n in _short_floor(built).items() if n} == {"N": 12}
+
+
+def test_cover_windows_aim_only_at_shifts_short_beyond_their_floor(monkeypatch: pytest.MonkeyPatch) -> None:
+    from core.solver import roster
+    from core.solver.roster import (
+        CoverRequirement,
+        Person,
+        RosterModel,
+        ShiftType,
+        _Built,
+        _complete,
+        _Shared,
+    )
+
+    shifts = (ShiftType("D", 480), ShiftType("N", 600))
+    # two nights wanted on each of 6 days, each person may work 2: 12 wanted, 6 workable, floor 6; one day
+    # shift wanted on days 4 and 5
+    people = tuple(Person(p, max_shifts={"N": 2}) for p in "ABC")
+    cover = tuple(CoverRequirement(d, "N", optimum=2, under_weight=100) for d in range(6))
+    cover += tuple(CoverRequirement(d, "D", optimum=1, under_weight=100) for d in (4, 5))
+    built = _Built(RosterModel(6, shifts, people, cover))
+    # each on nights two days running: the nights at their floor (6 short), both day shifts short
+    start = [("N", "N", None, None, None, None), (None, None, "N", "N", None, None),
+             (None, None, None, None, "N", "N")]
+    shared = _Shared(time.monotonic(), lambda objective, bound, elapsed: None)
+    values = _complete(built, shared, built.hint_pairs(start), 5.0, {})
+    assert values is not None and roster._under(built, values) == 800
+    freed: list[set[int]] = []
+    real_fix = roster._fix_cells
+
+    def spy(proto, cell_vars, values, free):  # type: ignore[no-untyped-def]
+        freed.append({d for _pi, d in free})
+        return real_fix(proto, cell_vars, values, free)
+
+    monkeypatch.setattr(roster, "_fix_cells", spy)
+    monkeypatch.setattr(roster, "_WINDOW_CELLS", 6)  # windows of 2 days (3 people)
+    stats: dict[str, object] = {}
+    result = roster._cover_windows(built, shared, values, 60.0, 2, 0, stats)
+    rows = built.assignment_from_values(result)
+    assert any(r[4] == "D" for r in rows) and any(r[5] == "D" for r in rows)
+    assert roster._under(built, result) == 600 and sum(r.count("N") for r in rows) == 6
+    # every window freed day 4 or 5 (none was about the nights, which no window can help), and once only
+    # the nights' floor was left short the windows stopped at once, with no run of fruitless windows
+    assert freed and all(days & {4, 5} and len(days) == 2 for days in freed)
+    assert len(freed) < roster._WINDOW_PATIENCE
 
 
 def test_dive_reprices_the_people_left_free_after_its_last_step(monkeypatch: pytest.MonkeyPatch) -> None:
