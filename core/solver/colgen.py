@@ -72,6 +72,7 @@ class ColumnGenerationResult:
     roster: tuple[Assignment, frozenset[int]] | None  # the dive's roster and the people it left free
     close: bool = False  # the LP was within _CLOSE_GAP of its bound when the dive began (the dive had longer)
     stats: dict[str, Any] = field(default_factory=dict)
+    lp_under: float | None = None  # the weighted under-cover of the last LP solution before the dive
 
 
 def applicable(model: RosterModel) -> bool:
@@ -159,6 +160,7 @@ class _Master:
         self.objective = self.lp.Objective()
         self.objective.SetMinimization()
         self.cover_rows = []
+        self.unders: list[tuple[int, Any]] = []  # (weight, under-cover slack) of every cover term
         for k, (_d, _s, optimum, under, over) in enumerate(cover_terms):
             row = self.lp.Constraint(optimum, optimum)
             u = self.lp.NumVar(0, inf, f"u{k}")
@@ -166,6 +168,8 @@ class _Master:
             row.SetCoefficient(u, 1)
             row.SetCoefficient(o, -1)
             self.objective.SetCoefficient(u, under)
+            if under:
+                self.unders.append((under, u))
             self.objective.SetCoefficient(o, over)
             self.cover_rows.append(row)
         self.person_rows = [self.lp.Constraint(1, 1) for _ in model.people]
@@ -186,6 +190,10 @@ class _Master:
         self.columns.append(col)
         self.vars.append(v)
         return True
+
+    def under_cover(self) -> float:
+        """The weighted under-cover of the LP solution just found."""
+        return float(sum(w * u.solution_value() for w, u in self.unders))
 
     def solve(self) -> tuple[float, list[float], list[float]] | None:
         if self.lp.Solve() != pywraplp.Solver.OPTIMAL:
@@ -234,6 +242,7 @@ def column_generation(
         return now < deadline or (now < last_deadline and not is_close())
 
     lp_value: float | None = None
+    lp_under: float | None = None
     bound: float | None = None
     converged = False
     iterations = 0
@@ -260,6 +269,7 @@ def column_generation(
             if solved is None:
                 break
             lp_value, duals, mus = solved
+            lp_under = master.under_cover()
             iterations += 1
             if center is None or plain or smoothing <= 0:
                 sep_d, sep_m = duals, mus
@@ -305,6 +315,7 @@ def column_generation(
             stats["dive_seconds"] = round(time.monotonic() - t1, 2)
     return ColumnGenerationResult(
         lp_value=lp_value,
+        lp_under=lp_under,
         lower_bound=None if bound is None else int(math.ceil(bound - 1e-6)),
         converged=converged,
         iterations=iterations,

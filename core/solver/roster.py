@@ -1008,12 +1008,14 @@ def _fix_cells(proto: Any, cell_vars: Sequence[Sequence[Sequence[int]]], values:
 
 
 def _solve_people(built: _Built, shared: _Shared, rows: Assignment, free: Iterable[int], time_limit: float,
-                  workers: int, stats: dict[str, Any], seed: int = 0, windows: bool = True) -> None:
+                  workers: int, stats: dict[str, Any], seed: int = 0, windows: bool = True,
+                  target: int = 0) -> None:
     """Search the roster ``rows`` with only the ``free`` people's cells open (everybody else kept), offering
     every better roster found. ``rows`` must keep every person's own rules (cover may be anything). Where
     cover is short-weighted: first the least under-cover over the free people's cells, then (with
     ``windows``) windows of days around the shifts still short (:func:`_cover_windows`, everybody's cells),
-    then the whole objective over the free people's cells with no more under-cover."""
+    then the whole objective over the free people's cells with no more under-cover. ``target``: the
+    windows stop once the roster is short by no more than that."""
     values = _complete(built, shared, built.hint_pairs(rows), 5.0, {})
     if values is None or shared.stop.is_set():
         return
@@ -1040,7 +1042,8 @@ def _solve_people(built: _Built, shared: _Shared, rows: Assignment, free: Iterab
             return
         values = best
         if windows:
-            values = _cover_windows(built, shared, best, _COVER_WINDOWS * time_limit, workers, seed, stats)
+            values = _cover_windows(built, shared, best, _COVER_WINDOWS * time_limit, workers, seed, stats,
+                                    target)
         if shared.stop.is_set():
             return
         model = fixed(values)
@@ -1077,12 +1080,15 @@ class _WindowState:
 
 
 def _cover_windows(built: _Built, shared: _Shared, values: list[int], time_limit: float, workers: int,
-                   seed: int, stats: dict[str, Any]) -> list[int]:
+                   seed: int, stats: dict[str, Any], target: int = 0) -> list[int]:
     """Lower the under-cover of the roster ``values`` by re-solving, under-cover alone, everybody's cells
     over a window of days around a shift still short; one window per thread (``workers`` threads) until
     ``time_limit``. A roster with no more under-cover than the current one replaces it (so the search
     drifts across plateaus) and is offered. Only shifts short by more than their floor (:func:`_short_floor`)
-    are aimed at: no window can cover the rest, and when none is left the windows stop. After
+    are aimed at: no window can cover the rest, and when none is left the windows stop; they stop as well
+    once the roster is short by no more than ``target`` (the caller gives the pattern LP's own under-cover,
+    rounded up: Instance 7's LP is 10 shifts short, as short as its rosters come, and the windows then leave
+    the time to the search over the whole objective). After
     _WINDOW_PATIENCE windows in a row that lower nothing the windows switch to pairs of half windows (one
     around a short shift, one anywhere: work can move between them), and back while a switch pays; when
     a run of windows ends without lowering anything, after the first, they stop.
@@ -1122,8 +1128,8 @@ def _cover_windows(built: _Built, shared: _Shared, values: list[int], time_limit
             for _d, i, vi in short_cells:
                 short_by[i] += current[vi]
             short = [d for d, i, vi in short_cells if current[vi] > 0 and short_by[i] > floor[i]]
-            if not short:
-                return  # nothing left that a window could cover
+            if not short or under <= target:
+                return  # nothing left that a window could cover, or as little short as wanted
             day = rng.choice(short)
             if paired:
                 half = max(1, length // 2)
@@ -1462,13 +1468,16 @@ def _column_generation_phase(model: RosterModel, built: _Built, shared: _Shared,
         return
     dive_rows, free = result.roster
     stats["cg_close"] = result.close
+    if result.lp_under is not None:
+        stats["cg_lp_under"] = round(result.lp_under, 1)
     end = _CLOSE_PEOPLE_END if result.close else _PEOPLE_END
     # the windows only after a dive from a close LP: there a few shifts are short of a near-optimal roster
     # (Instance 8 within 5 % in 13 of 19 runs with them, 6 of 12 without); after a dive from an LP far from
     # its bound (Instance 12) the neighbourhood search did better with the time (5 of 12 within 5 % without
     # the windows, 3 of 14 with them)
     _solve_people(built, shared, dive_rows, free, start + end * time_limit - time.monotonic(), workers, stats,
-                  seed, windows=result.close)
+                  seed, windows=result.close,
+                  target=0 if result.lp_under is None else math.ceil(result.lp_under - 1e-6))
 
 
 def solve(

@@ -290,6 +290,47 @@ def test_cover_windows_aim_only_at_shifts_short_beyond_their_floor(monkeypatch: 
     assert len(freed) < roster._WINDOW_PATIENCE
 
 
+def test_cover_windows_stop_at_their_target() -> None:
+    from core.solver.roster import _Built, _complete, _cover_windows, _Shared, _under
+
+    inst = curtois.read_instance(bench_file(1))
+    model = curtois.to_roster_model(inst)
+    built = _Built(model)
+    start = person_by_person(model, passes=1)
+    assert start is not None
+    shared = _Shared(time.monotonic(), lambda objective, bound, elapsed: None)
+    values = _complete(built, shared, built.hint_pairs(start), 5.0, {})
+    assert values is not None
+    short = _under(built, values)
+    assert short > 0
+    stats: dict[str, object] = {}
+    # short no more than the target already: no window at all, the roster given back as it was
+    assert _cover_windows(built, shared, values, 60.0, 2, 0, stats, target=short) == values
+    assert str(stats["cover_windows"]).startswith(f"{short} after 0 windows")
+    # a target below: the windows go on until they reach it (Instance 1's least is below the start's)
+    result = _cover_windows(built, shared, values, 60.0, 2, 0, stats, target=short - 1)
+    assert _under(built, result) < short
+
+
+def test_the_lp_under_cover_is_that_of_the_lp_solution() -> None:
+    model = curtois.to_roster_model(curtois.read_instance(bench_file(1)))
+    start = person_by_person(model, passes=1)
+    assert start is not None
+    now = time.monotonic()
+    result = colgen.column_generation(model, start, deadline=now + 60)
+    assert result.converged and result.lp_value is not None and result.lp_under is not None
+    # the under-cover part of the LP's value: above zero, below the LP value (607 at the optimum, with
+    # requests and over-cover), and no more than the least under-cover of a whole roster (an LP relaxes it)
+    from core.solver.roster import _Built, _params, _under_objective
+
+    built = _Built(model)
+    least_model = built.cp.clone()
+    _under_objective(built, least_model)
+    solver = _params(30, 2)
+    assert solver.solve(least_model) == cp_model.OPTIMAL
+    assert 0 < result.lp_under < result.lp_value and result.lp_under <= solver.objective_value
+
+
 def test_dive_reprices_the_people_left_free_after_its_last_step(monkeypatch: pytest.MonkeyPatch) -> None:
     # before: once past its deadline the dive fixed everybody left at once and never priced again, so the
     # people left free kept patterns priced for a roster that no longer existed (Instance 8: LP 1,301 ->
@@ -348,12 +389,15 @@ def test_the_under_cover_windows_follow_only_a_dive_from_a_close_lp(monkeypatch:
 
     def fake_cg(*_args: object, **_kwargs: object) -> colgen.ColumnGenerationResult:
         return colgen.ColumnGenerationResult(lp_value=1.0, lower_bound=0, converged=False, iterations=1,
-                                             columns=1, roster=(start, frozenset({0})), close=close)
+                                             columns=1, roster=(start, frozenset({0})), close=close,
+                                             lp_under=199.5)
 
     windows_run: list[float] = []
+    targets: list[object] = []
 
-    def spy(_built: object, _shared: object, values: list[int], time_limit: float, *_rest: object) -> list[int]:
+    def spy(_built: object, _shared: object, values: list[int], time_limit: float, *rest: object) -> list[int]:
         windows_run.append(time_limit)
+        targets.append(rest[-1])
         return values
 
     monkeypatch.setattr(colgen, "column_generation", fake_cg)
@@ -362,3 +406,5 @@ def test_the_under_cover_windows_follow_only_a_dive_from_a_close_lp(monkeypatch:
     roster._column_generation_phase(model, built, shared, found, time.monotonic(), 10.0, 2, stats)
     assert stats["cg_close"] is close and "dive_search" in stats
     assert len(windows_run) == (1 if close else 0)
+    # the windows aim no lower than the LP's own under-cover, rounded up
+    assert targets == ([200] if close else [])
