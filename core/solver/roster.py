@@ -391,6 +391,7 @@ class _Built:
         self.under_terms: list[tuple[int, int]] = []  # (weight, variable index) of every under-cover slack
         self.under_days: list[int] = []  # the day of each of them
         self.under_shifts: list[int] = []  # and its shift (index into shift_ids)
+        self.over_days: list[tuple[int, int]] = []  # (day, variable index) of every over-cover slack
         terms: list[tuple[int, Any]] = []
         const = 0
         upper = 0  # an upper bound of the objective, for the objective variable's domain
@@ -411,6 +412,7 @@ class _Built:
                     self.under_terms.append((c.under_weight, under.index))
                     self.under_days.append(c.day)
                     self.under_shifts.append(i)
+                self.over_days.append((c.day, over.index))
                 terms.append((c.over_weight, over))
                 upper += c.under_weight * max(0, c.optimum) + c.over_weight * max(0, len(vs) - c.optimum)
         for r in model.requests:
@@ -1075,7 +1077,7 @@ class _WindowState:
     version: int = 0  # raised at every replacement: a window solved from an older roster is dropped
     tries: int = 0
     better: list[int] = field(default_factory=list)  # the windows (by count of tries) that lowered it
-    paired: bool = False  # windows of two half-length runs of days (one around a short shift, one anywhere)
+    paired: bool = False  # windows of two half-length runs of days (around a short shift, around a spare one)
     switched: int = 0  # tries at the last switch between single and paired windows
 
 
@@ -1088,16 +1090,20 @@ def _cover_windows(built: _Built, shared: _Shared, values: list[int], time_limit
     are aimed at: no window can cover the rest, and when none is left the windows stop; they stop as well
     once the roster is short by no more than ``target`` (the caller gives the pattern LP's own under-cover,
     rounded up: Instance 7's LP is 10 shifts short, as short as its rosters come, and the windows then leave
-    the time to the search over the whole objective). After
-    _WINDOW_PATIENCE windows in a row that lower nothing the windows switch to pairs of half windows (one
-    around a short shift, one anywhere: work can move between them), and back while a switch pays; when
-    a run of windows ends without lowering anything, after the first, they stop.
+    the time to the search over the whole objective). After _WINDOW_PATIENCE windows in a row that lower
+    nothing the windows switch to pairs of half windows (one around a short shift, one around a shift
+    worked more than wanted, anywhere if none: work can move from one to the other), and back while a
+    switch pays; when a run of windows ends without lowering anything, after the first, they stop.
     Returns the roster with the least under-cover seen and, among those, the best whole objective.
 
     Measured on Instance 8 from eight cached dives, after 3.5 s of the cover-first search over the ten
     people left free (12-14 shifts short), 10 s of windows ended at 12 short (its floor) in 13 of 16 runs
-    (two seeds), and in 11 of 16 with single windows aimed at every short shift (session 6's); freeing
-    sets of people over the whole horizon instead of the pairs found nothing more in four stuck cases.
+    (two seeds) with the second half of a pair anywhere, and in 11 of 16 with single windows aimed at every
+    short shift (session 6's). On the three dives left at 13, three seeds each: 5 of 9 with the second half
+    around a spare shift, and about as many with it anywhere, but the dive left short of a late shift
+    reached 12 in 3 of 3 against 1 of 3. Freeing sets of
+    people over the whole horizon instead of the pairs found nothing more in four stuck cases. In whole
+    60 s runs none of these changed Instance 8's odds measurably (see docs/performance.md).
     """
     H, P = built.model.horizon, len(built.model.people)
     base = built.cp.clone()
@@ -1134,7 +1140,11 @@ def _cover_windows(built: _Built, shared: _Shared, values: list[int], time_limit
             if paired:
                 half = max(1, length // 2)
                 d0 = max(0, min(H - half, day - rng.randrange(half)))
-                d1 = rng.randrange(0, H - half + 1)
+                spare = [d for d, vi in built.over_days if current[vi] > 0]
+                if spare:  # the other half around a shift worked more than wanted: work can move from it
+                    d1 = max(0, min(H - half, rng.choice(spare) - rng.randrange(half)))
+                else:
+                    d1 = rng.randrange(0, H - half + 1)
                 days = set(range(d0, d0 + half)) | set(range(d1, d1 + half))
             else:
                 d0 = max(0, min(H - length, day - rng.randrange(length)))

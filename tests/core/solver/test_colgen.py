@@ -196,10 +196,13 @@ def test_cover_windows_stop_when_stuck_and_keep_the_better_roster(monkeypatch: p
     assert values is not None and values[built.obj_index] == exact.objective
     stats: dict[str, object] = {}
     freed: list[set[int]] = []  # the days of each window
+    seen: list[tuple[set[int], set[int]]] = []  # the days short, and the days over, of the roster it began from
     real_fix = roster._fix_cells
 
     def spy(proto, cell_vars, values, free):  # type: ignore[no-untyped-def]
         freed.append({d for _pi, d in free})
+        seen.append(({d for d, (_w, vi) in zip(built.under_days, built.under_terms) if values[vi]},
+                     {d for d, vi in built.over_days if values[vi]}))
         return real_fix(proto, cell_vars, values, free)
 
     monkeypatch.setattr(roster, "_fix_cells", spy)
@@ -215,13 +218,15 @@ def test_cover_windows_stop_when_stuck_and_keep_the_better_roster(monkeypatch: p
     def runs(days: set[int]) -> int:
         return sum(1 for d in days if d - 1 not in days)
 
-    short_days = {d for d, (_w, vi) in zip(built.under_days, built.under_terms) if values[vi]}
-    assert all(runs(days) == 1 and days & short_days for days in freed[:_WINDOW_PATIENCE])
+    assert all(runs(days) == 1 and days & short for days, (short, _over) in zip(freed, seen[:_WINDOW_PATIENCE]))
     # (Instance 1 has 14 days and 8 people: its single windows are the whole horizon, the pairs two runs of
-    # 7 days that may touch)
-    pairs = freed[_WINDOW_PATIENCE + 1:]  # (the window at the switch may be either)
-    assert all(runs(days) <= 2 and len(days) <= len(freed[0]) for days in pairs)
-    assert any(runs(days) == 2 or len(days) < len(freed[0]) for days in pairs)
+    # 7 days that may touch.) Each pair: one half around a short shift, the other around a shift worked more
+    # than wanted
+    pairs = list(zip(freed, seen))[_WINDOW_PATIENCE + 1:]  # (the window at the switch may be either)
+    assert all(runs(days) <= 2 and len(days) <= len(freed[0]) for days, _seen in pairs)
+    assert any(runs(days) == 2 or len(days) < len(freed[0]) for days, _seen in pairs)
+    assert any(over for _days, (_short, over) in pairs)
+    assert all(days & short and (days & over or not over) for days, (short, over) in pairs)
     # the windows drift across rosters as short as this one, but give back the best of them
     assert _under(built, result) == _under(built, values) and result[built.obj_index] == exact.objective
 
