@@ -1101,9 +1101,9 @@ def _cover_windows(built: _Built, shared: _Shared, values: list[int], time_limit
     (two seeds) with the second half of a pair anywhere, and in 11 of 16 with single windows aimed at every
     short shift (session 6's). On the three dives left at 13, three seeds each: 5 of 9 with the second half
     around a spare shift, and about as many with it anywhere, but the dive left short of a late shift
-    reached 12 in 3 of 3 against 1 of 3. Freeing sets of
-    people over the whole horizon instead of the pairs found nothing more in four stuck cases. In whole
-    60 s runs none of these changed Instance 8's odds measurably (see docs/performance.md).
+    reached 12 in 3 of 3 against 1 of 3. Freeing sets of people over the whole horizon instead of the
+    pairs found nothing more in four stuck cases. In whole 60 s runs none of these changed Instance 8's
+    odds measurably (see docs/performance.md).
     """
     H, P = built.model.horizon, len(built.model.people)
     base = built.cp.clone()
@@ -1162,12 +1162,11 @@ def _cover_windows(built: _Built, shared: _Shared, values: list[int], time_limit
             new = list(solver.response_proto.solution) if status in (cp_model.OPTIMAL, cp_model.FEASIBLE) else None
             with lock:
                 state.tries += 1
-                if paired:
-                    pass  # the length is the single windows' own
-                elif status == cp_model.OPTIMAL and quick:
-                    state.length = min(float(H), state.length + 0.5)
-                elif status not in (cp_model.OPTIMAL, cp_model.INFEASIBLE):
-                    state.length = max(2.0, state.length - 1.0)
+                if not paired:  # the length is the single windows' own
+                    if status == cp_model.OPTIMAL and quick:
+                        state.length = min(float(H), state.length + 0.5)
+                    elif status not in (cp_model.OPTIMAL, cp_model.INFEASIBLE):
+                        state.length = max(2.0, state.length - 1.0)
                 if new is None or state.version != version:
                     continue
                 new_under = _under(built, new)
