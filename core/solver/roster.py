@@ -1097,7 +1097,7 @@ def _cover_windows(built: _Built, shared: _Shared, values: list[int], time_limit
     Returns the roster with the least under-cover seen and, among those, the best whole objective.
 
     Measured on Instance 8 from eight cached dives, after 3.5 s of the cover-first search over the ten
-    people left free (12-14 shifts short), 10 s of windows ended at 12 short (its floor) in 13 of 16 runs
+    people left free (12-14 shifts short), 10 s of windows ended at 12 short (its floor) in 12 of 16 runs
     (two seeds) with the second half of a pair anywhere, and in 11 of 16 with single windows aimed at every
     short shift (session 6's). On the three dives left at 13, three seeds each: 5 of 9 with the second half
     around a spare shift, and about as many with it anywhere, but the dive left short of a late shift
@@ -1481,7 +1481,8 @@ def _column_generation_phase(model: RosterModel, built: _Built, shared: _Shared,
         stats["cg_lp_under"] = round(result.lp_under, 1)
     end = _CLOSE_PEOPLE_END if result.close else _PEOPLE_END
     # the windows only after a dive from a close LP: there a few shifts are short of a near-optimal roster
-    # (Instance 8 within 5 % in 13 of 19 runs with them, 6 of 12 without); after a dive from an LP far from
+    # (Instance 8 within 5 % in 13 of 19 runs with session 6's, 11 of 18 with session 7's, 6 of 12 without;
+    # see docs/performance.md); after a dive from an LP far from
     # its bound (Instance 12) the neighbourhood search did better with the time (5 of 12 within 5 % without
     # the windows, 3 of 14 with them)
     _solve_people(built, shared, dive_rows, free, start + end * time_limit - time.monotonic(), workers, stats,
