@@ -1071,7 +1071,7 @@ _WINDOW_PATIENCE = 16  # windows in a row that lower nothing, after which the wi
 _WINDOW_DTIME = 0.3  # deterministic-time limit of one window's search
 # after a close dive, the longest search (s) of the whole objective over the free people's cells; the rest of
 # the time goes to the neighbourhood search over everybody. Instance 7 (6 free people of 20, the dive done at
-# 25 s) used to search them until 90 % of the time: within 1 % in 6 of 9 runs before, 4 of 4 with the cap
+# 25 s) used to search them until 90 % of the time: within 1 % in 6 of 9 runs before, 8 of 8 with the cap
 _CLOSE_POLISH_MAX: float | None = 5.0
 
 
