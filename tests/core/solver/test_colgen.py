@@ -6,6 +6,7 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import replace
+from typing import Any
 
 import pytest
 from curtois_fixtures import TINY, bench_file
@@ -379,9 +380,9 @@ def test_column_generation_goes_on_to_the_far_deadline_while_the_lp_is_not_close
     assert time.monotonic() < now + 30
 
 
-@pytest.mark.parametrize("close", [True, False])
-def test_the_under_cover_windows_follow_only_a_dive_from_a_close_lp(monkeypatch: pytest.MonkeyPatch,
-                                                                     close: bool) -> None:
+def _tiny_after_a_fake_dive(monkeypatch: pytest.MonkeyPatch, close: bool) -> tuple[Any, Any, Any, list[int]]:
+    """The TINY instance, its model built, and column generation replaced by a dive that leaves person 0
+    free (``close`` as given, the LP 199.5 short): (model, built, shared, first roster's values)."""
     from core.solver import roster
 
     model = curtois.to_roster_model(curtois.parse_instance(TINY))
@@ -397,6 +398,16 @@ def test_the_under_cover_windows_follow_only_a_dive_from_a_close_lp(monkeypatch:
                                              columns=1, roster=(start, frozenset({0})), close=close,
                                              lp_under=199.5)
 
+    monkeypatch.setattr(colgen, "column_generation", fake_cg)
+    return model, built, shared, found
+
+
+@pytest.mark.parametrize("close", [True, False])
+def test_the_under_cover_windows_follow_only_a_dive_from_a_close_lp(monkeypatch: pytest.MonkeyPatch,
+                                                                     close: bool) -> None:
+    from core.solver import roster
+
+    model, built, shared, found = _tiny_after_a_fake_dive(monkeypatch, close)
     windows_run: list[float] = []
     targets: list[object] = []
 
@@ -405,7 +416,6 @@ def test_the_under_cover_windows_follow_only_a_dive_from_a_close_lp(monkeypatch:
         targets.append(rest[-1])
         return values
 
-    monkeypatch.setattr(colgen, "column_generation", fake_cg)
     monkeypatch.setattr(roster, "_cover_windows", spy)
     stats: dict[str, object] = {}
     roster._column_generation_phase(model, built, shared, found, time.monotonic(), 10.0, 2, stats)
@@ -423,19 +433,8 @@ def test_after_a_close_dive_the_search_over_the_free_people_is_short(monkeypatch
     # over everybody, polishes better
     from core.solver import roster
 
-    model = curtois.to_roster_model(curtois.parse_instance(TINY))
-    start = person_by_person(model, passes=1)
-    assert start is not None
-    built = roster._Built(model)
+    model, built, shared, found = _tiny_after_a_fake_dive(monkeypatch, close)
     assert built.under_terms
-    shared = roster._Shared(time.monotonic(), lambda objective, bound, elapsed: None)
-    found = roster._complete(built, shared, built.hint_pairs(start), 5.0, {})
-    assert found is not None
-
-    def fake_cg(*_args: object, **_kwargs: object) -> colgen.ColumnGenerationResult:
-        return colgen.ColumnGenerationResult(lp_value=1.0, lower_bound=0, converged=False, iterations=1,
-                                             columns=1, roster=(start, frozenset({0})), close=close)
-
     limits: list[float] = []
     real_search = roster._search
 
@@ -443,7 +442,6 @@ def test_after_a_close_dive_the_search_over_the_free_people_is_short(monkeypatch
         limits.append(time_limit)
         return real_search(cp, shared_, built_, min(time_limit, 0.5), workers)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(colgen, "column_generation", fake_cg)
     monkeypatch.setattr(roster, "_search", spy)
     monkeypatch.setattr(roster, "_cover_windows", lambda _b, _s, values, *_rest: values)
     stats: dict[str, object] = {}
