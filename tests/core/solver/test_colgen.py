@@ -451,3 +451,20 @@ def test_after_a_close_dive_the_search_over_the_free_people_is_short(monkeypatch
         assert 0 < limits[1] <= 5.0  # (before: until 90 % of the time, 89 s here)
     else:  # after a far dive it keeps its time: until 75 % of the time, 74 s here
         assert limits[1] > 70
+
+
+def test_dp_and_cp_sat_pricing_reach_the_same_bound() -> None:
+    """Instance 2 converges to the optimum's bound whichever prices the patterns (the DP where it may, the
+    one-person CP-SAT model otherwise)."""
+    model = curtois.to_roster_model(curtois.read_instance(bench_file(2)))
+    start = person_by_person(model, passes=1)
+    assert start is not None
+    bounds = []
+    for exact_dp in (True, False):
+        now = time.monotonic()
+        result = colgen.column_generation(model, start, deadline=now + 120, exact_dp=exact_dp)
+        assert result.converged
+        bounds.append(result.lower_bound)
+    assert bounds == [OPTIMA[2], OPTIMA[2]]
+    pricer = colgen._Pricer(model, 0, {(c.day, c.shift): k for k, c in enumerate(model.cover)})
+    assert pricer.dp is not None  # the DP is the default where the person's rules allow it
