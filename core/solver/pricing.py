@@ -17,8 +17,9 @@ does not converge within a 60 s solve. The rules a person carries in a Curtois &
   unavailable and fixed days decide which choices a state has; the minimum of minutes is checked at
   the end.
 
-The arrays are indexed [run length, started on day 0, last group, *resources] (working) and [run length,
-started on day 0, *resources] (off), and one day is a few dozen numpy operations. The semantics are those of
+The arrays are indexed [run state, last group, *resources] (working) and [run state, *resources] (off),
+a run state being the run's length and, while it is shorter than its minimum, whether it began on day 0; one
+day is a few dozen numpy operations. The semantics are those of
 :class:`core.solver.roster._Built` (the tests compare both on random prices); a person whose model uses a
 rule this does not cover (a minutes window, history of worked days) has no DP: :func:`pattern_dp` returns
 None and the caller prices with CP-SAT.
@@ -171,27 +172,53 @@ class PatternDP:
                     self.may[group_of[j], g] = False
         cmax = person.max_consecutive_work
         self.cmax = cmax if cmax is not None and cmax < H else None
-        self.kmin = max(1, person.min_consecutive_work or 1)
-        self.koff = max(1, person.min_consecutive_off or 1)
-        self.Lw = self.cmax if self.cmax is not None else self.kmin
-        self.Lo = self.koff
+        kmin = max(1, person.min_consecutive_work or 1)
+        koff = max(1, person.min_consecutive_off or 1)
         self.exempt = model.boundary_runs_exempt
-        # which (length index, started on day 0) run states are long enough to end
-        self.w_ok = np.zeros((self.Lw, 2), dtype=bool)
-        for li in range(self.Lw):
-            self.w_ok[li, :] = li + 1 >= self.kmin
-        self.o_ok = np.zeros((self.Lo, 2), dtype=bool)
-        for li in range(self.Lo):
-            self.o_ok[li, :] = li + 1 >= self.koff
-        if self.exempt:
-            self.w_ok[:, 1] = True
-            self.o_ok[:, 1] = True
-        self.states = self.Lw * 2 * G * int(np.prod(self.rshape))  # the working array's size
+        # run states: (length - 1, started on day 0); the second only while the run is shorter than its
+        # minimum (and the boundary exempt): from there on both are the same state
+        Lw = self.cmax if self.cmax is not None else kmin
+        self.wrun = [(li, 0) for li in range(Lw)] + [(li, 1) for li in range(kmin - 1) if self.exempt and li < Lw]
+        self.orun = [(li, 0) for li in range(koff)] + [(li, 1) for li in range(koff - 1) if self.exempt]
+        self.w_ok = np.array([li + 1 >= kmin or e == 1 for li, e in self.wrun])
+        self.o_ok = np.array([li + 1 >= koff or e == 1 for li, e in self.orun])
+        self.w_start = self.wrun.index((0, 1)) if (0, 1) in self.wrun else 0  # a run begun on day 0
+        self.o_start = self.orun.index((0, 1)) if (0, 1) in self.orun else 0
+
+        def successor(runs: list[tuple[int, int]], li: int, e: int, cap: int, capped: bool,
+                      k: int) -> int | None:
+            nl = li + 1
+            if nl >= cap:
+                if not capped:
+                    return None
+                nl = cap - 1
+            return runs.index((nl, e if nl + 1 < k else 0))
+
+        w_next = [successor(self.wrun, li, e, Lw, self.cmax is None, kmin) for li, e in self.wrun]
+        o_next = [successor(self.orun, li, e, koff, True, koff) for li, e in self.orun]
+        # going on with a run: per state the states it comes from (for the trace); for the forward step the
+        # pairs as index arrays, the first source of every state in one assignment, the others after it
+        self.w_from = [[s for s, t in enumerate(w_next) if t == u] for u in range(len(self.wrun))]
+        self.o_from = [[s for s, t in enumerate(o_next) if t == u] for u in range(len(self.orun))]
+        self.w_first = (np.array([f[0] for f in self.w_from if f], dtype=np.int64),
+                        np.array([u for u, f in enumerate(self.w_from) if f], dtype=np.int64))
+        self.w_more = [(s, u) for u, f in enumerate(self.w_from) for s in f[1:]]
+        self.o_first = (np.array([f[0] for f in self.o_from if f], dtype=np.int64),
+                        np.array([u for u, f in enumerate(self.o_from) if f], dtype=np.int64))
+        self.o_more = [(s, u) for u, f in enumerate(self.o_from) for s in f[1:]]
+        self.w_ok_idx = np.flatnonzero(self.w_ok)
+        self.o_ok_idx = np.flatnonzero(self.o_ok)
+        self.states = len(self.wrun) * G * int(np.prod(self.rshape))  # the working array's size
         # per group: the resource slices of working it, without and with a weekend counted
         self.moves = [(self._slices(step), self._slices(self._wk_step(step))) for step in self.delta]
-        # per group: the last groups it may follow (None: all of them)
-        self.follows: list[np.ndarray | None] = [None if self.may[g].all() else np.flatnonzero(self.may[g])
-                                                 for g in range(G)]
+        # per group: the last groups it may follow; the minimum over them is built on the largest smaller
+        # set already built that day (the sets are often nested: early < day < late < night)
+        self.follows = [tuple(int(j) for j in np.flatnonzero(self.may[g])) for g in range(G)]
+        plans: dict[tuple[int, ...], tuple[tuple[int, ...] | None, tuple[int, ...]]] = {}
+        for f in sorted(set(self.follows), key=len):
+            base_set = max((q for q in plans if q and set(q) < set(f)), key=len, default=None)
+            plans[f] = (base_set, tuple(j for j in f if base_set is None or j not in base_set))
+        self.plans = plans
 
     # ------------------------------------------------------------------------------------------------ util
     def _slices(self, step: Sequence[int]) -> tuple[tuple[slice, ...], tuple[slice, ...]] | None:
@@ -231,14 +258,12 @@ class PatternDP:
             gpick[:, g] = members[j]
             gcost[:, g] = sub[np.arange(H), j]
         R = self.rshape
-        Lw, Lo = self.Lw, self.Lo
         work_hist: list[np.ndarray] = []
         off_hist: list[np.ndarray] = []
-        e0 = 1 if self.exempt else 0
-        W = np.full((Lw, 2, G) + R, _INF)
-        Off = np.full((Lo, 2) + R, _INF)
+        W = np.full((len(self.wrun), G) + R, _INF)
+        Off = np.full((len(self.orun),) + R, _INF)
         zero = (0,) * len(R)
-        Off[(0, e0) + zero] = self.off_cost[0]
+        Off[(self.o_start,) + zero] = self.off_cost[0]
         for g in range(G):
             c = gcost[0, g]
             if c < _INF:
@@ -246,7 +271,7 @@ class PatternDP:
                 if self.wk_day[0]:
                     step = self._wk_step(step)
                 if all(k < n for k, n in zip(step, R)):
-                    W[(0, e0, g) + tuple(step)] = c
+                    W[(self.w_start, g) + tuple(step)] = c
         work_hist.append(W)
         off_hist.append(Off)
         for d in range(1, H):
@@ -254,17 +279,14 @@ class PatternDP:
             work_hist.append(W)
             off_hist.append(Off)
         # the end: runs long enough (or exempt at the horizon), minutes at least the minimum
-        if self.exempt:
-            w_end = W
-            o_end = Off
-        else:
-            w_end = np.where(self.w_ok[:, :, None][(...,) + (None,) * len(R)], W, _INF)
-            o_end = np.where(self.o_ok[(...,) + (None,) * len(R)], Off, _INF)
+        w_end = W.copy()
+        o_end = Off.copy()
+        if not self.exempt:
+            w_end[~self.w_ok] = _INF
+            o_end[~self.o_ok] = _INF
         if self.t_min > 0:
-            w_end = w_end.copy()
-            o_end = o_end.copy()
-            w_end[(slice(None),) * 3 + (slice(0, self.t_min),)] = _INF
-            o_end[(slice(None),) * 2 + (slice(0, self.t_min),)] = _INF
+            w_end[(slice(None),) * 2 + (slice(0, self.t_min),)] = _INF
+            o_end[(slice(None),) + (slice(0, self.t_min),)] = _INF
         flat = np.concatenate([w_end.ravel(), o_end.ravel()])
         k = min(count, flat.size)
         if k <= 0:
@@ -286,126 +308,96 @@ class PatternDP:
 
     def _step(self, d: int, W: np.ndarray, Off: np.ndarray, gc: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The arrays of day d from those of day d - 1 (``gc``: day d's cost per group)."""
-        Lw, Lo = self.Lw, self.Lo
         nW = np.full(W.shape, _INF)
         nOff = np.full(Off.shape, _INF)
         # off today: after a working run long enough to end, or going on with an off run
         oc = self.off_cost[d]
         if oc < _INF:
-            if self.w_ok.any():
-                nOff[0, 0] = np.min(W[self.w_ok], axis=(0, 1)) + oc
-            if Lo > 1:
-                nOff[1:] = Off[:-1] + oc
-            np.minimum(nOff[Lo - 1], Off[Lo - 1] + oc, out=nOff[Lo - 1])
+            o_src, o_dst = self.o_first
+            nOff[o_dst] = Off[o_src] + oc
+            for s, u in self.o_more:
+                np.minimum(nOff[u], Off[s] + oc, out=nOff[u])
+            if len(self.w_ok_idx):
+                np.minimum(nOff[0], np.min(W[self.w_ok_idx], axis=(0, 1)) + oc, out=nOff[0])
         # working group g today: a new run after an off run long enough to end, or going on with a run
-        o_done = np.min(Off[self.o_ok], axis=0) if self.o_ok.any() else None
+        o_done = np.min(Off[self.o_ok_idx], axis=0) if len(self.o_ok_idx) else None
         wk = bool(self.wk_day[d])
         wk_cont = wk and bool(self.wk_first[d])  # going on with a run into this day counts a weekend too
-        best_prev: dict[int, np.ndarray] = {}
+        best_prev: dict[tuple[int, ...], np.ndarray] = {}
+        w_src, w_dst = self.w_first
         for g in range(self.G):
             c = gc[g]
             if not c < _INF:
                 continue
             plain, counted = self.moves[g]
+            move = counted if wk_cont else plain
+            follows = self.follows[g]
+            if move is not None and follows and len(w_src):
+                bp = self._best_prev(W, follows, best_prev)
+                dst, src = move
+                nW[(w_dst, g) + dst] = bp[(w_src,) + src] + c
+                for s, u in self.w_more:
+                    target = nW[(u, g) + dst]
+                    np.minimum(target, bp[(s,) + src] + c, out=target)
             move = counted if wk else plain
             if move is not None and o_done is not None:
                 dst, src = move
-                nW[(0, 0, g) + dst] = o_done[src] + c
-            move = counted if wk_cont else plain
-            if move is None:
-                continue
-            follows = self.follows[g]
-            key = -1 if follows is None else g
-            bp = best_prev.get(key)
-            if bp is None:
-                if follows is None:
-                    bp = np.min(W, axis=2)
-                elif len(follows):
-                    bp = np.min(W[:, :, follows], axis=2)
-                else:
-                    continue
-                best_prev[key] = bp
-            dst, src = move
-            full = (slice(None),)
-            if Lw > 1:
-                nW[(slice(1, None),) + full + (g,) + dst] = bp[(slice(0, Lw - 1),) + full + src] + c
-            if self.cmax is None:  # the run length is capped, not bounded
-                target = nW[(Lw - 1,) + full + (g,) + dst]
-                np.minimum(target, bp[(Lw - 1,) + full + src] + c, out=target)
+                target = nW[(0, g) + dst]
+                np.minimum(target, o_done[src] + c, out=target)
         return nW, nOff
+
+    def _best_prev(self, W: np.ndarray, follows: tuple[int, ...],
+                   cache: dict[tuple[int, ...], np.ndarray]) -> np.ndarray:
+        """The least of W over the last groups ``follows`` (cached for the day)."""
+        got = cache.get(follows)
+        if got is None:
+            base_set, rest = self.plans[follows]
+            got = self._best_prev(W, base_set, cache) if base_set is not None else W[:, rest[0]]
+            for j in rest if base_set is not None else rest[1:]:
+                got = np.minimum(got, W[:, j])
+            cache[follows] = got
+        return got
 
     def _trace(self, state: tuple[str, tuple[int, ...]], value: float, work_hist: Sequence[np.ndarray],
                off_hist: Sequence[np.ndarray], gcost: np.ndarray, gpick: np.ndarray) -> list[int | None]:
         """The path ending in ``state`` with ``value`` on the last day: shift index per day, None = off."""
         H = self.H
-        Lw, Lo = self.Lw, self.Lo
         row: list[int | None] = [None] * H
         kind, idx = state
         for d in range(H - 1, -1, -1):
             if kind == "w":
-                li, e, g = idx[0], idx[1], idx[2]
-                r = idx[3:]
+                u, g = idx[0], idx[1]
+                r = idx[2:]
                 row[d] = int(gpick[d, g])
                 c = float(gcost[d, g])
             else:
-                li, e = idx[0], idx[1]
-                r = idx[2:]
+                u = idx[0]
+                r = idx[1:]
                 row[d] = None
                 c = float(self.off_cost[d])
             if d == 0:
                 break
             prev_value = value - c
             W, Off = work_hist[d - 1], off_hist[d - 1]
-            found: tuple[str, tuple[int, ...]] | None = None
+            candidates: list[tuple[str, tuple[int, ...]]] = []
             if kind == "w":
                 wk = bool(self.wk_day[d])
                 step = self.delta[g]
-                if li == 0:
+                s = self._wk_step(step) if wk and self.wk_first[d] else step
+                pr = tuple(a - b for a, b in zip(r, s))
+                if min(pr) >= 0:
+                    candidates += [("w", (su, pg) + pr) for su in self.w_from[u] for pg in self.follows[g]]
+                if u == 0:
                     s = self._wk_step(step) if wk else step
                     pr = tuple(a - b for a, b in zip(r, s))
-                    if e == 0 and min(pr) >= 0:
-                        for pl in range(Lo):
-                            for pe in (0, 1):
-                                if self.o_ok[pl, pe] and abs(Off[(pl, pe) + pr] - prev_value) <= _TOL:
-                                    found = ("o", (pl, pe) + pr)
-                                    break
-                            if found:
-                                break
-                if found is None:  # continuing a run (into the capped length too, when no maximum)
-                    s = self._wk_step(step) if wk and self.wk_first[d] else step
-                    pr = tuple(a - b for a, b in zip(r, s))
                     if min(pr) >= 0:
-                        lengths = ([li - 1] if li >= 1 else []) + ([li] if self.cmax is None and li == Lw - 1
-                                                                   else [])
-                        for pl in lengths:
-                            for pg in range(self.G):
-                                if self.may[g, pg] and abs(W[(pl, e, pg) + pr] - prev_value) <= _TOL:
-                                    found = ("w", (pl, e, pg) + pr)
-                                    break
-                            if found:
-                                break
+                        candidates += [("o", (int(su),) + pr) for su in self.o_ok_idx]
             else:
-                if li == 0 and e == 0:
-                    for pl in range(Lw):
-                        for pe in (0, 1):
-                            if not self.w_ok[pl, pe]:
-                                continue
-                            for pg in range(self.G):
-                                if abs(W[(pl, pe, pg) + r] - prev_value) <= _TOL:
-                                    found = ("w", (pl, pe, pg) + r)
-                                    break
-                            if found:
-                                break
-                        if found:
-                            break
-                if found is None:
-                    sources = [li - 1] if li >= 1 else []
-                    if li == Lo - 1:
-                        sources.append(li)
-                    for pl in sources:
-                        if 0 <= pl < Lo and abs(Off[(pl, e) + r] - prev_value) <= _TOL:
-                            found = ("o", (pl, e) + r)
-                            break
+                candidates += [("o", (su,) + r) for su in self.o_from[u]]
+                if u == 0:
+                    candidates += [("w", (int(su), pg) + r) for su in self.w_ok_idx for pg in range(self.G)]
+            found = next((cand for cand in candidates
+                          if abs((W if cand[0] == "w" else Off)[cand[1]] - prev_value) <= _TOL), None)
             if found is None:
                 raise AssertionError(f"pattern DP: no predecessor on day {d}")  # a bug, not a bad input
             kind, idx = found
@@ -429,8 +421,9 @@ class PatternDP:
 
 
 # the most states a day (the working array's size) for which the DP is used: measured against CP-SAT per
-# person on random prices (docs/performance.md), the DP took 4-20 ms up to 50,000 states (CP-SAT 10-180 ms),
-# but 90-2,000 ms from 128,000 (Instance 8's people with a loose maximum of early or late shifts, 14 of 28)
+# person on random prices (docs/performance.md), the DP took 2-19 ms up to 30,000 states (CP-SAT 5-250 ms)
+# and 30-40 ms at 77,000-90,000 (CP-SAT 19-115 ms), but 75-880 ms from 210,000 (Instance 8's people
+# with a loose maximum of early or late shifts, 14 of 28, and of nights)
 DP_MAX_STATES = 60_000
 
 

@@ -468,3 +468,30 @@ def test_dp_and_cp_sat_pricing_reach_the_same_bound() -> None:
     assert bounds == [OPTIMA[2], OPTIMA[2]]
     pricer = colgen._Pricer(model, 0, {(c.day, c.shift): k for k, c in enumerate(model.cover)})
     assert pricer.dp is not None  # the DP is the default where the person's rules allow it
+
+
+def test_dp_pricers_run_in_the_calling_thread_and_cp_sat_ones_in_the_pool() -> None:
+    """The DP holds the interpreter lock (numpy on small arrays): two threads of it were slower than one, so
+    a pricing round runs the DP pricers itself while the pool runs the CP-SAT ones."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    threads: dict[int, str] = {}
+
+    class _Stub:
+        def __init__(self, pi: int, dp: bool) -> None:
+            self.pi, self.dp = pi, (object() if dp else None)
+
+        def price(self, *args: Any) -> tuple[float, bool, list[Any]]:
+            threads[self.pi] = threading.current_thread().name
+            return -1.0, True, []
+
+    pricers: list[Any] = [_Stub(pi, pi % 2 == 0) for pi in range(6)]
+    model = curtois.to_roster_model(curtois.parse_instance(TINY))
+    master = colgen._Master(model, [])
+    with ThreadPoolExecutor(max_workers=2, thread_name_prefix="pool") as pool:
+        added, exact, least = colgen._price_round(pool, pricers, range(6), master, [], [0.0] * 6,
+                                                  [None] * 6, None, 1.0)
+    assert (added, exact, least) == (0, True, -6.0)
+    here = threading.current_thread().name
+    assert {pi for pi, name in threads.items() if name == here} == {0, 2, 4}
+    assert all(threads[pi].startswith("pool") for pi in (1, 3, 5))
