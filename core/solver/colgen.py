@@ -7,9 +7,10 @@ the cell model, and it is solved by generating patterns on demand:
 
 * the master LP (GLOP): choose a convex combination of known patterns per person, with under/over slack on
   every cover term; its duals price the cover cells;
-* pricing: each person's cheapest pattern under those prices, found exactly by a one-person CP-SAT model
-  (the person's hard rules, their requests, and the cover prices as costs per worked cell); a pattern
-  whose reduced cost is negative joins the master;
+* pricing: each person's cheapest pattern under those prices, found exactly by a shortest path over days
+  (:mod:`core.solver.pricing`) where the person's rules allow it and its state space is small, else by a
+  one-person CP-SAT model (the person's hard rules, their requests, and the cover prices as costs per worked
+  cell); a pattern whose reduced cost is negative joins the master;
 * when no person has a negative pattern left, the LP is optimal; before that, the LP value plus every
   person's least reduced cost is a valid lower bound of the roster problem (a Lagrangian bound);
 * a dive: people are fixed, a few at a time, to the pattern the LP gives most weight, the others re-priced
