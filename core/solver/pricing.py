@@ -317,7 +317,7 @@ class PatternDP:
             nOff[o_dst] = Off[o_src] + oc
             for s, u in self.o_more:
                 np.minimum(nOff[u], Off[s] + oc, out=nOff[u])
-            if len(self.w_ok_idx):
+            if len(self.w_ok_idx) and self.G:
                 np.minimum(nOff[0], np.min(W[self.w_ok_idx], axis=(0, 1)) + oc, out=nOff[0])
         # working group g today: a new run after an off run long enough to end, or going on with a run
         o_done = np.min(Off[self.o_ok_idx], axis=0) if len(self.o_ok_idx) else None

@@ -166,3 +166,18 @@ def test_no_dp_where_its_state_space_is_large() -> None:
     assert dp is not None and dp.states > 1
     assert pattern_dp(model, 0, _cover_index(model), max_states=dp.states) is not None
     assert pattern_dp(model, 0, _cover_index(model), max_states=dp.states - 1) is None
+
+
+def test_a_person_with_no_shift_to_work() -> None:
+    """Nobody to price but the days off: the all-off pattern, or none when the minimum cannot be met."""
+    cover = tuple(CoverRequirement(d, "D", optimum=1, under_weight=1) for d in range(7))
+    shifts = (ShiftType("D", 480),)
+    nothing = Person("A", eligible=frozenset(), min_consecutive_off=2, min_consecutive_work=2)
+    model = RosterModel(horizon=7, shift_types=shifts, people=(nothing,), cover=cover,
+                        requests=(ShiftRequest("A", 3, None, 4, on=True),))
+    _check(model, 0, [5] * 7)
+    dp = pattern_dp(model, 0, _cover_index(model))
+    assert dp is not None and [(p.row, p.cost) for p in dp.price([5.0] * 7)] == [((None,) * 7, 4)]
+    away = Person("A", unavailable=frozenset(range(7)), min_total_minutes=480)
+    model = RosterModel(horizon=7, shift_types=shifts, people=(away,), cover=cover)
+    _check(model, 0, [5] * 7)  # no pattern at all, for either
