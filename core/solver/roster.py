@@ -1490,8 +1490,10 @@ def _column_generation_phase(model: RosterModel, built: _Built, shared: _Shared,
     end = _CLOSE_PEOPLE_END if result.close else _PEOPLE_END
     # the windows only after a dive from a close LP: there a few shifts are short of a near-optimal roster
     # (Instance 8 within 5 % in 13 of 19 runs with session 6's, 11 of 18 with session 7's, 6 of 12 without;
-    # see docs/performance.md); after a dive from an LP far from its bound (Instance 12) the neighbourhood
-    # search did better with the time (5 of 12 within 5 % without the windows, 3 of 14 with them)
+    # 11 of 12 once the DP pricer let the LP converge before the dive, session 8; see docs/performance.md);
+    # after a dive from an LP far from its bound the neighbourhood search did better with the time
+    # (Instance 12 before the DP pricer: 5 of 12 within 5 % without the windows, 3 of 14 with them; with
+    # it, its LP is close by 40 % and it takes this path: 8 of 12)
     _solve_people(built, shared, dive_rows, free, start + end * time_limit - time.monotonic(), workers, stats,
                   seed, windows=result.close,
                   target=0 if result.lp_under is None else math.ceil(result.lp_under - 1e-6))
