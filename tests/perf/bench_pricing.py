@@ -17,22 +17,11 @@ import argparse
 import random
 import sys
 import time
-from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[2]
-BENCH = (REPO / ".." / "shared" / "benchdata" / "curtois").resolve()
-sys.path.insert(0, str(REPO))
+from bench_curtois import BENCH, instances  # the folder and the "1-3,8" parser (this folder is on the path)
 
-from core.solver import colgen, curtois  # noqa: E402
-from core.solver.roster import _Built, person_by_person  # noqa: E402
-
-
-def instances(text: str) -> list[int]:
-    out: list[int] = []
-    for part in text.split(","):
-        a, _, b = part.partition("-")
-        out.extend(range(int(a), int(b or a) + 1))
-    return out
+from core.solver import colgen, curtois
+from core.solver.roster import _Built, person_by_person
 
 
 def pricing_alone(n: int) -> str:
