@@ -56,6 +56,7 @@ class PatternDP:
         ids = [s.id for s in model.shift_types]
         self.ids = ids
         sidx = {s: i for i, s in enumerate(ids)}
+        self.sidx = sidx
         minutes = [s.minutes for s in model.shift_types]
         fixed: dict[int, str | None] = {f.day: f.shift for f in model.fixed if f.person == person.id}
         allowed = [i for i, s in enumerate(ids)
@@ -412,11 +413,10 @@ class PatternDP:
 
     def cells(self, row: Sequence[str | None]) -> tuple[int, ...]:
         """The cover terms a row works, in day order."""
-        sidx = {s: i for i, s in enumerate(self.ids)}
         out = []
         for d, s in enumerate(row):
-            if s is not None and self.cover_mask[d, sidx[s]]:
-                out.append(int(self.cover[d, sidx[s]]))
+            if s is not None and self.cover_mask[d, self.sidx[s]]:
+                out.append(int(self.cover[d, self.sidx[s]]))
         return tuple(out)
 
 
