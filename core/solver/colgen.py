@@ -14,7 +14,7 @@ the cell model, and it is solved by generating patterns on demand:
 * when no person has a negative pattern left, the LP is optimal; before that, the LP value plus every
   person's least reduced cost is a valid lower bound of the roster problem (a Lagrangian bound);
 * a dive: people are fixed, a few at a time, to the pattern the LP gives most weight, the others re-priced
-  in between; the last third are left free for a CP-SAT search over their cells (in
+  in between; the last few (a third, at most ten) are left free for a CP-SAT search over their cells (in
   :func:`core.solver.roster.solve`).
 
 The restricted master IP ("price and branch") was tried first and dropped: on Instance 8, CP-SAT and SCIP

@@ -1462,13 +1462,21 @@ def _lns(built: _Built, shared: _Shared, deadline: float, seed: int, stats: dict
 # them time: Instance 8 within 5 % in 13 of 19 runs, see docs/performance.md.)
 _CG_END, _FAR_CG_END, _DIVE_END, _PEOPLE_END = 0.4, 0.5, 0.6, 0.75
 _CLOSE_DIVE_END, _CLOSE_PEOPLE_END = 0.65, 0.9
+# the people the dive leaves free for the CP-SAT search: a third, at least 4 and at most _DIVE_FREE_MAX. That
+# search's own bound is weak (the cell model's LP), so it covers well only over a few people. On Instance 12
+# (60 people), from the dives of seeds 0-7 cached, the search was 41-48 shifts short after 4 s with 20 people
+# left free, 41-43 with 10, though the LP over the 50 fixed rose further (4,110-4,480; 4,054 over 40 in the
+# run logged); with 14 free, 42-43; with 6, the LP rose to 4,570-4,730 and the search ended 42-46 short
+# after 12 s. Whole 60 s runs within 5 %: 16 of 16 with 10, 12 of 18 with 20 (docs/performance.md, session 9)
+_DIVE_FREE_MAX = 10
 
 
 def _column_generation_phase(model: RosterModel, built: _Built, shared: _Shared, found: list[int],
                              start: float, time_limit: float, workers: int, stats: dict[str, Any],
                              seed: int = 0) -> None:
-    """The master LP by column generation (its bound), a dive that fixes two thirds of the people to the
-    patterns the LP likes best, and a search over the others (see :mod:`core.solver.colgen`)."""
+    """The master LP by column generation (its bound), a dive that fixes all but a third of the people (at
+    most _DIVE_FREE_MAX left) to the patterns the LP likes best, and a search over the others (see
+    :mod:`core.solver.colgen`)."""
     from core.solver import colgen
 
     rows = built.assignment_from_values(found)
@@ -1476,7 +1484,7 @@ def _column_generation_phase(model: RosterModel, built: _Built, shared: _Shared,
     result = colgen.column_generation(
         model, rows, deadline=start + _CG_END * time_limit, far_deadline=start + _FAR_CG_END * time_limit,
         dive_deadline=start + _DIVE_END * time_limit, close_dive_deadline=start + _CLOSE_DIVE_END * time_limit,
-        workers=workers, shared=shared, leave_free=max(4, P // 3),
+        workers=workers, shared=shared, leave_free=max(4, min(P // 3, _DIVE_FREE_MAX)),
     )
     stats.update(result.stats)
     if result.lower_bound is not None:
@@ -1493,7 +1501,8 @@ def _column_generation_phase(model: RosterModel, built: _Built, shared: _Shared,
     # 11 of 12 once the DP pricer let the LP converge before the dive, session 8; see docs/performance.md);
     # after a dive from an LP far from its bound the neighbourhood search did better with the time
     # (Instance 12 before the DP pricer: 5 of 12 within 5 % without the windows, 3 of 14 with them; with
-    # it, its LP is close by 40 % and it takes this path: 8 of 12)
+    # it, its LP is close by 40 % and it takes this path: 12 of 18; 16 of 16 with at most 10 people left
+    # free by the dive, session 9)
     _solve_people(built, shared, dive_rows, free, start + end * time_limit - time.monotonic(), workers, stats,
                   seed, windows=result.close,
                   target=0 if result.lp_under is None else math.ceil(result.lp_under - 1e-6))
