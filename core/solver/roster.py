@@ -1467,7 +1467,8 @@ _CLOSE_DIVE_END, _CLOSE_PEOPLE_END = 0.65, 0.9
 # (60 people), from the dives of seeds 0-7 cached, the search was 41-48 shifts short after 4 s with 20 people
 # left free, 41-43 with 10, though the LP over the 50 fixed rose further (4,110-4,480; 4,054 over 40 in the
 # run logged); with 14 free, 42-43; with 6, the LP rose to 4,570-4,730 and the search ended 42-46 short
-# after 12 s. Whole 60 s runs within 5 %: 16 of 16 with 10, 12 of 18 with 20 (docs/performance.md, session 9)
+# after 12 s. Whole 60 s runs show no measurable gain: within 5 % in 10 of 12 with 10 and 11 of 12 with 20,
+# interleaved in one bench run (docs/performance.md, session 9)
 _DIVE_FREE_MAX = 10
 
 
@@ -1501,8 +1502,7 @@ def _column_generation_phase(model: RosterModel, built: _Built, shared: _Shared,
     # 11 of 12 once the DP pricer let the LP converge before the dive, session 8; see docs/performance.md);
     # after a dive from an LP far from its bound the neighbourhood search did better with the time
     # (Instance 12 before the DP pricer: 5 of 12 within 5 % without the windows, 3 of 14 with them; with
-    # it, its LP is close by 40 % and it takes this path: 12 of 18; 16 of 16 with at most 10 people left
-    # free by the dive, session 9)
+    # it, its LP is close by 40 % and it takes this path: 12 of 18; about 9 in 10 in session 9's runs)
     _solve_people(built, shared, dive_rows, free, start + end * time_limit - time.monotonic(), workers, stats,
                   seed, windows=result.close,
                   target=0 if result.lp_under is None else math.ceil(result.lp_under - 1e-6))
