@@ -1,7 +1,7 @@
 """Curtois & Qu Instances 1-12 with the general roster solver: a markdown table for docs/performance.md.
 
     .venv/bin/python tests/perf/bench_curtois.py --time-limit 60 [--workers 2] [--instances 1-12] [--no-baseline]
-        [--seeds 0-7] [--dive-free-max 10,20]
+        [--seeds 0-7] [--dive-free-max 10,20] [--stats]
 
 ``--seeds`` solves each instance once per seed (the solver's ``seed``; default 0 only) and ends with a
 count per instance of the runs within 1 % and 5 % of the best known: one 60 s run is a sample. The
@@ -24,6 +24,7 @@ objective and its gap, measured in the same minute of load.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import platform
 import subprocess
@@ -67,6 +68,7 @@ def main() -> int:
     parser.add_argument("--seeds", default="0", help="solver seeds, e.g. 0-7: each instance once per seed")
     parser.add_argument("--dive-free-max", default=str(roster._DIVE_FREE_MAX),
                         help="values of roster._DIVE_FREE_MAX to compare, e.g. 10,20")
+    parser.add_argument("--stats", action="store_true", help="print each run's solver stats to stderr")
     args = parser.parse_args()
     if not args.folder.is_dir():
         print(f"The benchmark folder {args.folder} does not exist.", file=sys.stderr)
@@ -91,6 +93,8 @@ def main() -> int:
         inst = curtois.read_instance(path)
         result = solve(curtois.to_roster_model(inst), time_limit=args.time_limit, workers=args.workers, seed=seed)
         bks = curtois.best_known(path)
+        if args.stats:
+            print(f"stats {n} seed {seed}: {json.dumps(result.stats, default=str)}", file=sys.stderr, flush=True)
         load = os.getloadavg()[0]
         if args.no_baseline:
             base_cells = "- | - | -"
