@@ -1,7 +1,7 @@
 """Curtois & Qu Instances 1-12 with the general roster solver: a markdown table for docs/performance.md.
 
     .venv/bin/python tests/perf/bench_curtois.py --time-limit 60 [--workers 2] [--instances 1-12] [--no-baseline]
-        [--seeds 0-7] [--dive-free-max 10,20] [--stats]
+        [--seeds 0-7] [--dive-free-max 10,20] [--stats] [--no-speed-probe]
 
 ``--seeds`` solves each instance once per seed (the solver's ``seed``; default 0 only) and ends with a
 count per instance of the runs within 1 % and 5 % of the best known: one 60 s run is a sample. The
@@ -58,6 +58,19 @@ def cpu_model() -> str:
     return platform.processor() or "unknown"
 
 
+def speed_probe() -> str:
+    """The machine's speed for this solver: Instance 12's 60 people priced once at fixed prices, one thread,
+    by the DP and by one-person CP-SAT models (``bench_pricing.pricing_alone``). The 60 s runs' phases end at
+    fixed shares of the time, so a slower machine gives each phase less work: compare these seconds before
+    comparing two runs' objectives. Session 8's machine: DP 0.54 s, CP-SAT 3.25 s; session 10's: 0.19, 1.56."""
+    if not (BENCH / "Instance12.txt").is_file():  # bench_pricing reads the default folder
+        return "skipped (no Instance12.txt)"
+    from bench_pricing import pricing_alone  # this folder is on the path; it imports this module
+
+    cells = [c.strip() for c in pricing_alone(12).strip("|").split("|")]
+    return f"Instance 12 priced once on one thread: DP {cells[2]}, CP-SAT {cells[3]}"
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--time-limit", type=float, default=60.0)
@@ -68,6 +81,7 @@ def main() -> int:
     parser.add_argument("--seeds", default="0", help="solver seeds, e.g. 0-7: each instance once per seed")
     parser.add_argument("--dive-free-max", default=str(roster._DIVE_FREE_MAX),
                         help="values of roster._DIVE_FREE_MAX to compare, e.g. 10,20")
+    parser.add_argument("--no-speed-probe", action="store_true", help="skip the machine's speed probe")
     parser.add_argument("--stats", action="store_true", help="print each run's solver stats to stderr")
     args = parser.parse_args()
     if not args.folder.is_dir():
@@ -78,6 +92,8 @@ def main() -> int:
     print(f"Curtois & Qu, {args.time_limit:g} s per instance, {args.workers} workers, "
           f"{os.cpu_count()} cores ({cpu_model()}), OR-Tools {ortools_version}, "
           f"{time.strftime('%Y-%m-%d')}, load average at start {os.getloadavg()[0]:.1f}", flush=True)
+    if not args.no_speed_probe:
+        print(f"Speed probe: {speed_probe()}", flush=True)
     print()
     seeds = instances(args.seeds)
     free_max = [int(v) for v in args.dive_free_max.split(",")]
