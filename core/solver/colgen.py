@@ -29,6 +29,7 @@ LP optimum, and a bound where the cell model's root LP does not finish in time.
 from __future__ import annotations
 
 import math
+import random
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -230,13 +231,22 @@ def column_generation(
     smoothing: float = 0.5,
     log: Callable[[str], None] | None = None,
     exact_dp: bool = True,
+    on_dive: Callable[[Assignment, frozenset[int], float | None, bool], bool] | None = None,
+    redive_deadline: float | None = None,
+    seed: int = 0,
 ) -> ColumnGenerationResult:
     """Solve the master LP by column generation until it converges or ``deadline`` (time.monotonic())
     passes (when the LP is not close to converged by then, until ``far_deadline`` if given), then dive to a
     roster until ``dive_deadline`` (no dive when None), or until ``close_dive_deadline`` when it is given and
     the LP is close to converged. ``start`` (people x days,
     each row feasible for its person) seeds the columns. ``shared.halt()`` stops everything; the bound is
-    raised in ``shared`` as it improves."""
+    raised in ``shared`` as it improves.
+
+    ``on_dive(rows, free, lp_under, close)`` is called with each dive's roster (the LP's under-cover before
+    the dive, and whether the LP was close); while it returns False and half the last dive's time is left
+    before ``redive_deadline``, the dive is taken again, until then at the latest (its steps are sized to
+    fit), with its ranking perturbed (``seed``), from the same master (its columns kept). The result's
+    roster is the last dive's."""
     t0 = time.monotonic()
     P = len(model.people)
     cover_terms = [(c.day, c.shift, c.optimum, c.under_weight, c.over_weight) for c in model.cover
@@ -326,7 +336,24 @@ def column_generation(
                 dive_deadline = max(dive_deadline, close_dive_deadline)
             roster = dive(model, master, pricers, hints, pool, deadline=dive_deadline, shared=shared,
                           pricing_seconds=pricing_seconds, leave_free=leave_free, log=log)
-            stats["dive_seconds"] = round(time.monotonic() - t1, 2)
+            took = time.monotonic() - t1
+            stats["dive_seconds"] = round(took, 2)
+            rng = random.Random(seed)
+            dives = 1
+            while (roster is not None and on_dive is not None and not on_dive(*roster, lp_under, close)
+                   and redive_deadline is not None and not stopped()):
+                t1 = time.monotonic()
+                if t1 + took / 2 > redive_deadline:
+                    break
+                again = dive(model, master, pricers, hints, pool, deadline=min(t1 + took, redive_deadline),
+                             shared=shared,
+                             pricing_seconds=pricing_seconds, leave_free=leave_free, log=log, rng=rng)
+                if again is None:
+                    break
+                roster = again
+                dives += 1
+                took = time.monotonic() - t1
+            stats["dives"] = dives
     return ColumnGenerationResult(
         lp_value=lp_value,
         lp_under=lp_under,
@@ -371,17 +398,21 @@ def _price_round(pool: ThreadPoolExecutor, pricers: Sequence[_Pricer], people: S
 
 _DIVE_ROUNDS = 2  # pricing rounds between two dive steps
 _FINAL_ROUNDS = 4  # at most, re-pricing the people left free after the last step
+_DIVE_NOISE = 0.3  # a second dive's random addition to the LP weights that rank the people to fix
 
 
 def dive(model: RosterModel, master: _Master, pricers: Sequence[_Pricer], hints: list[Sequence[str | None]],
          pool: ThreadPoolExecutor, *, deadline: float, shared: _Shared | None = None,
          rounds_per_step: int = _DIVE_ROUNDS, pricing_seconds: float = 2.0, leave_free: int = 0,
-         log: Callable[[str], None] | None = None) -> tuple[Assignment, frozenset[int]] | None:
+         log: Callable[[str], None] | None = None,
+         rng: random.Random | None = None) -> tuple[Assignment, frozenset[int]] | None:
     """Fix people to patterns one step at a time (each step fixes the people whose LP pattern weighs most),
     re-pricing the others a few rounds in between, until all but ``leave_free`` people have a pattern. The
     steps are sized from the time a step takes so that the last one ends before ``deadline``, leaving the
     time of one step to re-price the people left free. Returns the roster (the fixed patterns, and for the
-    people left free their heaviest pattern) and the people left free; None if stopped or the LP fails."""
+    people left free their heaviest pattern) and the people left free; None if stopped or the LP fails.
+    With ``rng``, a person whose heaviest pattern is not integral in the LP ranks by its weight plus up to
+    _DIVE_NOISE at random (a different dive from the same LP); the integral ones still come first."""
     P = len(model.people)
     target = max(0, P - leave_free)
     fixed: dict[int, int] = {}
@@ -434,7 +465,9 @@ def dive(model: RosterModel, master: _Master, pricers: Sequence[_Pricer], hints:
             for j in fixed.values():
                 master.vars[j].SetLb(0.0)
             return tuple(rows), frozenset(pi for pi in range(P) if pi not in fixed)
-        ranked = sorted(weights.items(), key=lambda kv: -kv[1][0])
+        noise = {pi: 0.0 if rng is None else 1.0 if w > 0.99 else rng.uniform(0.0, _DIVE_NOISE)
+                 for pi, (w, _j) in weights.items()}
+        ranked = sorted(weights.items(), key=lambda kv: -(kv[1][0] + noise[kv[0]]))
         remaining = target - len(fixed)
         now = time.monotonic()
         if step_seconds is None:

@@ -1019,45 +1019,58 @@ def _solve_people(built: _Built, shared: _Shared, rows: Assignment, free: Iterab
     then the whole objective over the free people's cells with no more under-cover (with ``windows``, at
     most _CLOSE_POLISH_MAX seconds of it). ``target``: the windows stop once the roster is short by no more
     than that."""
-    values = _complete(built, shared, built.hint_pairs(rows), 5.0, {})
-    if values is None or shared.stop.is_set():
-        return
-    free_set = set(free)
-    free_cells = {(pi, d) for pi in free_set for d in range(built.model.horizon)}
-    cell_vars = _cell_vars(built)
     end = time.monotonic() + time_limit
+    values = _people_cover(built, shared, rows, free, time_limit, workers, stats, seed, windows, target)
+    if values is not None and not shared.stop.is_set():
+        _people_polish(built, shared, values, free, end - time.monotonic(), workers, stats, windows)
 
-    def fixed(base: list[int]) -> Any:
-        model = built.cp.clone()
-        _fix_cells(model.proto, cell_vars, base, free_cells)
-        _set_hint(model.proto, enumerate(base))
-        return model
 
+def _people_cover(built: _Built, shared: _Shared, rows: Assignment, free: Iterable[int], time_limit: float,
+                  workers: int, stats: dict[str, Any], seed: int = 0, windows: bool = True,
+                  target: int = 0) -> list[int] | None:
+    """The first parts of :func:`_solve_people`: the roster ``rows`` completed, then (where cover is
+    short-weighted) its least under-cover over the free people's cells and the windows. ``time_limit`` is
+    the whole of _solve_people's: these parts take their shares of it. Returns the roster's values, None if
+    stopped or nothing was found."""
+    values = _complete(built, shared, built.hint_pairs(rows), 5.0, {})
+    if values is None or shared.stop.is_set() or not built.under_terms:
+        return values
+    # the cover first: the least under-cover alone (the request terms only blur that search), then the whole
+    # objective with no more under-cover than that (in _people_polish)
+    first = _fixed_model(built, values, free)
+    _under_objective(built, first)
+    part = _COVER_FIRST if windows else _COVER_FIRST_ALONE
+    status, best = _search(first, shared, built, part * time_limit, workers)
+    stats["dive_cover_first"] = f"{status} {None if best is None else _under(built, best)}"
+    if best is None or shared.stop.is_set():
+        return None
+    if windows:
+        return _cover_windows(built, shared, best, _COVER_WINDOWS * time_limit, workers, seed, stats, target)
+    return best
+
+
+def _people_polish(built: _Built, shared: _Shared, values: list[int], free: Iterable[int], time_limit: float,
+                   workers: int, stats: dict[str, Any], windows: bool = True) -> None:
+    """The last part of :func:`_solve_people`: the whole objective over the free people's cells, with no
+    more under-cover than ``values`` has (with ``windows``, at most _CLOSE_POLISH_MAX seconds)."""
+    free_set = set(free)
+    model = _fixed_model(built, values, free_set)
     if built.under_terms:
-        # the cover first: the least under-cover alone (the request terms only blur that search), then the
-        # whole objective with no more under-cover than that
-        first = fixed(values)
-        _under_objective(built, first)
-        part = _COVER_FIRST if windows else _COVER_FIRST_ALONE
-        status, best = _search(first, shared, built, part * time_limit, workers)
-        stats["dive_cover_first"] = f"{status} {None if best is None else _under(built, best)}"
-        if best is None or shared.stop.is_set():
-            return
-        values = best
-        if windows:
-            values = _cover_windows(built, shared, best, _COVER_WINDOWS * time_limit, workers, seed, stats,
-                                    target)
-        if shared.stop.is_set():
-            return
-        model = fixed(values)
         _cap_under(built, model, _under(built, values))
-    else:
-        model = fixed(values)
-    limit = end - time.monotonic()
+    limit = time_limit
     if windows and _CLOSE_POLISH_MAX is not None:
         limit = min(limit, _CLOSE_POLISH_MAX)
     status, _best = _search(model, shared, built, limit, workers)
     stats["dive_search"] = f"{status} {len(free_set)} people"
+
+
+def _fixed_model(built: _Built, values: Sequence[int], free: Iterable[int]) -> Any:
+    """The cell model with every cell but the ``free`` people's fixed to ``values``, hinted with them."""
+    model = built.cp.clone()
+    free_cells = {(pi, d) for pi in set(free) for d in range(built.model.horizon)}
+    _fix_cells(model.proto, _cell_vars(built), values, free_cells)
+    _set_hint(model.proto, enumerate(values))
+    return model
 
 
 # parts of the search over the people the dive left free: the least under-cover over their cells, then over
@@ -1470,6 +1483,11 @@ _CLOSE_DIVE_END, _CLOSE_PEOPLE_END = 0.65, 0.9
 # after 12 s. Whole 60 s runs show no measurable gain: within 5 % in 10 of 12 with 10 and 11 of 12 with 20,
 # interleaved in one bench run (docs/performance.md, session 9)
 _DIVE_FREE_MAX = 10
+# another dive (its ranking perturbed) ends by this share of the time at the latest, and starts only if half
+# the last dive's time is left before it: Instance 8 on session 10's machine ends its first dive at about
+# 40 % and, in about one run in ten, its cover search 13 shifts short where the LP says 12; on a slower
+# machine the first dive ends too late for another
+_REDIVE_END = 0.75
 
 
 def _column_generation_phase(model: RosterModel, built: _Built, shared: _Shared, found: list[int],
@@ -1482,30 +1500,48 @@ def _column_generation_phase(model: RosterModel, built: _Built, shared: _Shared,
 
     rows = built.assignment_from_values(found)
     P = len(model.people)
+    # each dive's roster gets the cover parts of the search over the people it left free; after a close LP,
+    # a roster still short of the LP's under-cover is dived for again while a dive as long as the last fits
+    # before _REDIVE_END of the time, and the roster with the least under-cover goes on to the polish
+    kept: list[tuple[tuple[int, int], list[int], frozenset[int], bool]] = []
+
+    def on_dive(dive_rows: Assignment, free: frozenset[int], lp_under: float | None, close: bool) -> bool:
+        end = start + (_CLOSE_PEOPLE_END if close else _PEOPLE_END) * time_limit
+        target = 0 if lp_under is None else math.ceil(lp_under - 1e-6)
+        values = _people_cover(built, shared, dive_rows, free, end - time.monotonic(), workers, stats, seed,
+                               windows=close, target=target)
+        if values is None:
+            return True
+        key = (_under(built, values), values[built.obj_index])
+        stats.setdefault("dive_unders", []).append(key[0])  # each dive's under-cover after its cover parts
+        if not kept or key < kept[0][0]:
+            kept[:] = [(key, values, free, close)]
+        return not close or key[0] <= target
+
     result = colgen.column_generation(
         model, rows, deadline=start + _CG_END * time_limit, far_deadline=start + _FAR_CG_END * time_limit,
         dive_deadline=start + _DIVE_END * time_limit, close_dive_deadline=start + _CLOSE_DIVE_END * time_limit,
-        workers=workers, shared=shared, leave_free=max(4, min(P // 3, _DIVE_FREE_MAX)),
+        workers=workers, shared=shared, leave_free=max(4, min(P // 3, _DIVE_FREE_MAX)), on_dive=on_dive,
+        redive_deadline=start + _REDIVE_END * time_limit, seed=seed,
     )
     stats.update(result.stats)
     if result.lower_bound is not None:
         stats["cg_bound"] = result.lower_bound
-    if result.roster is None or shared.stop.is_set():
-        return
-    dive_rows, free = result.roster
     stats["cg_close"] = result.close
     if result.lp_under is not None:
         stats["cg_lp_under"] = round(result.lp_under, 1)
-    end = _CLOSE_PEOPLE_END if result.close else _PEOPLE_END
+    if not kept or shared.stop.is_set():
+        return
+    (under, _obj), values, free, close = kept[0]
+    stats["dive_under"] = under
     # the windows only after a dive from a close LP: there a few shifts are short of a near-optimal roster
     # (Instance 8 within 5 % in 13 of 19 runs with session 6's, 11 of 18 with session 7's, 6 of 12 without;
     # 11 of 12 once the DP pricer let the LP converge before the dive, session 8; see docs/performance.md);
     # after a dive from an LP far from its bound the neighbourhood search did better with the time
     # (Instance 12 before the DP pricer: 5 of 12 within 5 % without the windows, 3 of 14 with them; with
     # it, its LP is close by 40 % and it takes this path: 12 of 18; about 9 in 10 in session 9's runs)
-    _solve_people(built, shared, dive_rows, free, start + end * time_limit - time.monotonic(), workers, stats,
-                  seed, windows=result.close,
-                  target=0 if result.lp_under is None else math.ceil(result.lp_under - 1e-6))
+    end = start + (_CLOSE_PEOPLE_END if close else _PEOPLE_END) * time_limit
+    _people_polish(built, shared, values, free, end - time.monotonic(), workers, stats, windows=close)
 
 
 def solve(

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
@@ -393,7 +394,9 @@ def _tiny_after_a_fake_dive(monkeypatch: pytest.MonkeyPatch, close: bool) -> tup
     found = roster._complete(built, shared, built.hint_pairs(start), 5.0, {})
     assert found is not None
 
-    def fake_cg(*_args: object, **_kwargs: object) -> colgen.ColumnGenerationResult:
+    def fake_cg(*_args: object, **kwargs: Any) -> colgen.ColumnGenerationResult:
+        if kwargs.get("on_dive") is not None:  # the dive's roster to the caller, once (no other dive)
+            kwargs["on_dive"](start, frozenset({0}), 199.5, close)
         return colgen.ColumnGenerationResult(lp_value=1.0, lower_bound=0, converged=False, iterations=1,
                                              columns=1, roster=(start, frozenset({0})), close=close,
                                              lp_under=199.5)
@@ -495,3 +498,92 @@ def test_dp_pricers_run_in_the_calling_thread_and_cp_sat_ones_in_the_pool() -> N
     here = threading.current_thread().name
     assert {pi for pi, name in threads.items() if name == here} == {0, 2, 4}
     assert all(threads[pi].startswith("pool") for pi in (1, 3, 5))
+
+
+def test_a_dive_refused_by_on_dive_is_taken_again_with_the_ranking_perturbed() -> None:
+    inst = curtois.read_instance(bench_file(2))
+    model = curtois.to_roster_model(inst)
+    start = person_by_person(model, passes=1)
+    assert start is not None
+    seen: list[tuple[Any, frozenset[int], float | None, bool]] = []
+
+    def refuse_twice(rows: Any, free: frozenset[int], lp_under: float | None, close: bool) -> bool:
+        seen.append((rows, free, lp_under, close))
+        return len(seen) >= 3
+
+    now = time.monotonic()
+    result = colgen.column_generation(model, start, deadline=now + 60, dive_deadline=now, leave_free=2,
+                                      on_dive=refuse_twice, redive_deadline=now + 600, seed=1)
+    assert result.converged and result.roster is not None
+    assert len(seen) == 3 and result.stats["dives"] == 3  # refused twice, accepted the third
+    assert result.roster == seen[-1][:2]  # the result's roster is the last dive's
+    for rows, free, lp_under, close in seen:
+        assert len(free) == 2 and close and lp_under is not None and lp_under >= 0
+        assert curtois.evaluate(inst, rows).hard == ()  # every dive keeps everybody's own rules
+    # another dive is another roster: not every dive gives the same rows and the same two free (the master
+    # keeps the columns priced during the last dive, and the ranking is perturbed; either alone was enough
+    # here, so this does not tell them apart)
+    assert len({(rows, free) for rows, free, _u, _c in seen}) > 1
+
+
+def test_no_second_dive_once_on_dive_accepts_or_past_the_redive_deadline() -> None:
+    model = curtois.to_roster_model(curtois.read_instance(bench_file(1)))
+    start = person_by_person(model, passes=1)
+    assert start is not None
+    calls: list[int] = []
+
+    def answer(accept: bool) -> Callable[..., bool]:
+        def on_dive(*_args: object) -> bool:
+            calls.append(1)
+            return accept
+        return on_dive
+
+    now = time.monotonic()
+    result = colgen.column_generation(model, start, deadline=now + 60, dive_deadline=now, leave_free=2,
+                                      on_dive=answer(True), redive_deadline=now + 600)
+    assert calls == [1] and result.stats["dives"] == 1
+    calls.clear()
+    result = colgen.column_generation(model, start, deadline=now + 60, dive_deadline=now, leave_free=2,
+                                      on_dive=answer(False), redive_deadline=now)
+    assert calls == [1] and result.stats["dives"] == 1  # refused, but no time left for another
+
+
+def test_the_phase_asks_for_another_dive_while_short_of_the_lp_and_polishes_the_least_short(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from core.solver import roster
+
+    model = curtois.to_roster_model(curtois.parse_instance(TINY))
+    start = person_by_person(model, passes=1)
+    assert start is not None
+    built = roster._Built(model)
+    shared = roster._Shared(time.monotonic(), lambda objective, bound, elapsed: None)
+    found = roster._complete(built, shared, built.hint_pairs(start), 5.0, {})
+    assert found is not None
+    unders = iter([300, 100, 200])  # what each dive's cover parts end at (a shift short weighs 100)
+    answers: list[bool] = []
+
+    def fake_cover(_built: Any, _shared: Any, rows: Any, free: Any, *_rest: Any, **_kw: Any) -> list[int]:
+        values = list(found)
+        values.append(next(unders))  # the last value stands for the under-cover (see fake_under)
+        return values
+
+    def fake_cg(*_args: object, **kwargs: Any) -> colgen.ColumnGenerationResult:
+        for k in range(3):  # three dives, each leaving another person free, whatever the answers
+            answers.append(kwargs["on_dive"](start, frozenset({k}), 199.5, True))
+        return colgen.ColumnGenerationResult(lp_value=1.0, lower_bound=0, converged=True, iterations=1,
+                                             columns=1, roster=(start, frozenset({2})), close=True,
+                                             lp_under=199.5)
+
+    polished: list[tuple[int, frozenset[int]]] = []
+    monkeypatch.setattr(colgen, "column_generation", fake_cg)
+    monkeypatch.setattr(roster, "_people_cover", fake_cover)
+    monkeypatch.setattr(roster, "_under", lambda _b, values: values[-1])
+    monkeypatch.setattr(roster, "_people_polish",
+                        lambda _b, _s, values, free, *_r, **_k: polished.append((values[-1], frozenset(free))))
+    stats: dict[str, Any] = {}
+    roster._column_generation_phase(model, built, shared, found, time.monotonic(), 10.0, 2, stats)
+    # the LP is 199.5 short (weighted), 200 rounded up: 300 asks for another dive, 100 is enough, so is 200
+    assert answers == [False, True, True]
+    assert stats["dive_unders"] == [300, 100, 200]
+    assert polished == [(100, frozenset({1}))]  # the least short of the three, with the people it left free
+    assert stats["dive_under"] == 100
