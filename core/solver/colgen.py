@@ -15,7 +15,8 @@ the cell model, and it is solved by generating patterns on demand:
   person's least reduced cost is a valid lower bound of the roster problem (a Lagrangian bound);
 * a dive: people are fixed, a few at a time, to the pattern the LP gives most weight, the others re-priced
   in between; the last few (a third, at most ten) are left free for a CP-SAT search over their cells (in
-  :func:`core.solver.roster.solve`).
+  :func:`core.solver.roster.solve`). When that search leaves the roster shorter of cover than the LP and
+  time allows, the dive is taken again from the same master with its ranking perturbed.
 
 The restricted master IP ("price and branch") was tried first and dropped: on Instance 8, CP-SAT and SCIP
 over the 1,700-1,900 generated patterns found only 1,914-2,303 in 25-30 s, and nothing better than the

@@ -1569,7 +1569,7 @@ def solve(
     None) or when ``column_generation`` is True, where people are coupled only by soft cover terms:
     column generation (:mod:`core.solver.colgen`) for the LP bound, then a dive and a search over the people it
     left free (40 %, 65 % and 90 % of the time when the LP is close to its bound by 40 %; else 50 %, 60 % and
-    75 %). ``hint`` (people x days, shift id or None) replaces the
+    75 %; after a close LP, another dive, ending by 75 %, while the roster stays shorter of cover than the LP). ``hint`` (people x days, shift id or None) replaces the
     start (built person by person when ``person_start``, the model is large and allows it, else greedy).
     ``cancelled`` is polled every 0.1 s; when it returns True the search stops and the best
     roster found so far is returned with ``cancelled=True``. Raises ValidationError for a malformed model.
