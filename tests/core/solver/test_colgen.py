@@ -552,13 +552,8 @@ def test_the_phase_asks_for_another_dive_while_short_of_the_lp_and_polishes_the_
         monkeypatch: pytest.MonkeyPatch) -> None:
     from core.solver import roster
 
-    model = curtois.to_roster_model(curtois.parse_instance(TINY))
-    start = person_by_person(model, passes=1)
-    assert start is not None
-    built = roster._Built(model)
-    shared = roster._Shared(time.monotonic(), lambda objective, bound, elapsed: None)
-    found = roster._complete(built, shared, built.hint_pairs(start), 5.0, {})
-    assert found is not None
+    model, built, shared, found = _tiny_after_a_fake_dive(monkeypatch, True)  # its fake replaced below
+    start = built.assignment_from_values(found)
     unders = iter([300, 100, 200])  # what each dive's cover parts end at (a shift short weighs 100)
     answers: list[bool] = []
 
