@@ -3,7 +3,7 @@
     .venv/bin/python tests/perf/bench_dive_free.py [--instance 12] [--seeds 0-7] [--free 20,10] [--seconds 16]
 
 For each seed and each number of people left free: ``roster.solve`` (60 s limit, 2 workers) runs up to
-the end of its dive, which is stopped there; then the cover-first search of ``_solve_people`` runs alone
+the end of its dive, which is stopped there; then the cover-first search of ``_people_cover`` runs alone
 over the people the dive left free (the cell model with everybody else fixed, the under-cover alone as
 objective, 2 workers) for ``--seconds``. Printed per run: the dive's roster (its under-cover with the
 free people on their heaviest patterns), the shifts short after 4 s of the search (about its time in a
@@ -38,18 +38,18 @@ class _Log(cp_model.CpSolverSolutionCallback):
 def dive_roster(model: roster.RosterModel, seed: int, free_max: int) -> tuple[Any, set[int]]:
     """The roster and the people left free where the solve's dive ends."""
     caught: dict[str, Any] = {}
-    original = roster._solve_people
+    original = roster._people_cover
 
     def catch(built: Any, shared: Any, rows: Any, free: Any, *args: Any, **kwargs: Any) -> None:
         caught.update(rows=rows, free=set(free))
         shared.halt()
 
-    roster._solve_people = catch  # type: ignore[assignment]
+    roster._people_cover = catch  # type: ignore[assignment]
     roster._DIVE_FREE_MAX = free_max
     try:
         roster.solve(model, time_limit=60.0, workers=2, seed=seed)
     finally:
-        roster._solve_people = original  # type: ignore[assignment]
+        roster._people_cover = original  # type: ignore[assignment]
     if "rows" not in caught:
         raise SystemExit("The solve took no dive on this instance (too small, or the LP failed).")
     return caught["rows"], caught["free"]
