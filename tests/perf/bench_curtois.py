@@ -60,15 +60,18 @@ def cpu_model() -> str:
 
 def speed_probe() -> str:
     """The machine's speed for this solver: Instance 12's 60 people priced once at fixed prices, one thread,
-    by the DP and by one-person CP-SAT models (``bench_pricing.pricing_alone``). The 60 s runs' phases end at
+    by the DP and by one-person CP-SAT models (``bench_pricing.pricing_times``). The 60 s runs' phases end at
     fixed shares of the time, so a slower machine gives each phase less work: compare these seconds before
     comparing two runs' objectives. Session 8's machine: DP 0.54 s, CP-SAT 3.25 s; session 10's: 0.19, 1.56."""
     if not (BENCH / "Instance12.txt").is_file():  # bench_pricing reads the default folder
         return "skipped (no Instance12.txt)"
-    from bench_pricing import pricing_alone  # this folder is on the path; it imports this module
+    from bench_pricing import pricing_times  # this folder is on the path; it imports this module
 
-    cells = [c.strip() for c in pricing_alone(12).strip("|").split("|")]
-    return f"Instance 12 priced once on one thread: DP {cells[2]}, CP-SAT {cells[3]}"
+    timed = pricing_times(12)
+    if isinstance(timed, str):
+        return f"DEFECT: {timed}"
+    _people, _everybody, dp_time, cp_time = timed
+    return f"Instance 12 priced once on one thread: DP {dp_time:.2f} s, CP-SAT {cp_time:.2f} s"
 
 
 def main() -> int:

@@ -25,6 +25,18 @@ from core.solver.roster import _Built, person_by_person
 
 
 def pricing_alone(n: int) -> str:
+    """The pricing-alone table row of Instance ``n``."""
+    timed = pricing_times(n)
+    if isinstance(timed, str):
+        return f"| {n} | DEFECT: {timed} | | | |"
+    people, everybody, dp_time, cp_time = timed
+    ratio = cp_time / dp_time if dp_time else float("nan")
+    return f"| {n} | {people} of {everybody} | {dp_time:.2f} s | {cp_time:.2f} s | {ratio:.1f} |"
+
+
+def pricing_times(n: int) -> tuple[int, int, float, float] | str:
+    """Every person of Instance ``n`` that the DP can price, priced once by the DP and by CP-SAT (one thread,
+    the same random prices): (people priced, people, DP seconds, CP-SAT seconds), or what disagreed."""
     model = curtois.to_roster_model(curtois.read_instance(BENCH / f"Instance{n}.txt"))
     terms = [(c.day, c.shift) for c in model.cover if c.optimum is not None and (c.under_weight or c.over_weight)]
     index = {t: k for k, t in enumerate(terms)}
@@ -45,9 +57,8 @@ def pricing_alone(n: int) -> str:
         rc_cp, exact, _cols = cp.price(duals, 0.0, None, 10.0, None)
         cp_time += time.perf_counter() - t
         if rc_dp is None or rc_cp is None or not exact or abs(rc_dp - rc_cp) > 0.001 * len(index) + 1e-3:
-            return f"| {n} | DEFECT: person {pi}: DP {rc_dp}, CP-SAT {rc_cp} (exact {exact}) | | | |"
-    ratio = cp_time / dp_time if dp_time else float("nan")
-    return f"| {n} | {people} of {len(model.people)} | {dp_time:.2f} s | {cp_time:.2f} s | {ratio:.1f} |"
+            return f"person {pi}: DP {rc_dp}, CP-SAT {rc_cp} (exact {exact})"
+    return people, len(model.people), dp_time, cp_time
 
 
 def cg_alone(n: int, seconds: float, exact_dp: bool) -> str:
